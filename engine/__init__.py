@@ -1,0 +1,1 @@
+"""engine: int8 TFLite -> static-memory C, bit-exact with TFLM."""

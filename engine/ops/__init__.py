@@ -1,0 +1,1 @@
+"""Lowerings of every supported op kind; importing this package registers them."""

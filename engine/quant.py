@@ -1,0 +1,68 @@
+"""TFLM's quantisation parameter arithmetic, reproduced exactly in Python.
+
+The kernels are bit-exact only if their constants are too: these functions
+follow TFLM's Prepare-time code (quantization_util.cc, kernel_util.cc) down to
+the float32/float64 conversions and round-half-away-from-zero.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from tflite_bridge.attrs import Activation
+from tflite_bridge.ir import DType
+
+QRANGE = {
+    DType.INT8: (-128, 127),
+    DType.UINT8: (0, 255),
+    DType.INT16: (-32768, 32767),
+    DType.INT32: (-(2**31), 2**31 - 1),
+}
+
+
+def tflite_round(x: float) -> int:
+    """std::round: halves away from zero (Python's round() is banker's)."""
+    return int(math.floor(x + 0.5)) if x >= 0 else -int(math.floor(-x + 0.5))
+
+
+def quantize_multiplier(real: float) -> tuple[int, int]:
+    """QuantizeMultiplier: real ~= m * 2^(shift-31), m in [2^30, 2^31).
+
+    Returns (quantized_multiplier, shift). Zero maps to (0, 0); multipliers
+    too small to represent (shift < -31) also map to (0, 0), as in TFLM.
+    """
+    if real == 0.0:
+        return 0, 0
+    q, shift = math.frexp(real)
+    q_fixed = tflite_round(q * (1 << 31))
+    if q_fixed == (1 << 31):
+        q_fixed //= 2
+        shift += 1
+    if shift < -31:
+        return 0, 0
+    return int(q_fixed), int(shift)
+
+
+def f32(x: float) -> np.float32:
+    return np.float32(x)
+
+
+def activation_range(act: Activation, scale: float, zero_point: int, dtype: DType) -> tuple[int, int]:
+    """CalculateActivationRangeQuantized: the clamp bounds of a fused activation."""
+    qmin, qmax = QRANGE[dtype]
+
+    def quantize(f: float) -> int:
+        # TFLM: zero_point + static_cast<int32_t>(TfLiteRound(f / scale)), in float32.
+        return zero_point + tflite_round(float(np.float32(f) / np.float32(scale)))
+
+    if act == Activation.NONE:
+        return qmin, qmax
+    if act == Activation.RELU:
+        return max(qmin, quantize(0.0)), qmax
+    if act == Activation.RELU6:
+        return max(qmin, quantize(0.0)), min(qmax, quantize(6.0))
+    if act == Activation.RELU_N1_TO_1:
+        return max(qmin, quantize(-1.0)), min(qmax, quantize(1.0))
+    raise ValueError(f"fused activation {act.name} has no integer range")

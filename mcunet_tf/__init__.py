@@ -1,0 +1,1 @@
+"""mcunet_tf: TinyNAS supernet, search, QAT and export for microcontrollers."""
