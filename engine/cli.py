@@ -1,0 +1,155 @@
+"""`tinyengine`: convert, verify and compare int8 TFLite models.
+
+    tinyengine convert MODEL.tflite --out DIR [--name NAME]
+    tinyengine verify MODEL.tflite [--samples N] [--input X.npy ...] [--json]
+    tinyengine compare MODEL.tflite [--samples N] [--repeats R] [--json]
+
+Every failure is one line `error: ...` on stderr and exit code 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import pathlib
+import sys
+
+import numpy as np
+
+from engine import codegen
+from engine.build import BuildError
+from engine.compile import CompileOptions, EngineError, compile_graph
+from tflite_bridge import BridgeError, read
+
+
+class CliError(Exception):
+    pass
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a bad flag is one `error:` line and exit code 2."""
+
+    def error(self, message):
+        print(f"error: {message}", file=sys.stderr)
+        raise SystemExit(2)
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = _Parser(prog="tinyengine", description=__doc__.split("\n")[0])
+    sub = p.add_subparsers(dest="command", required=True)
+    for name in ("convert", "verify", "compare"):
+        s = sub.add_parser(name)
+        s.add_argument("model", help="an int8 .tflite file")
+        s.add_argument("--name", help="C identifier prefix of the generated API (default: from the file name)")
+        s.add_argument("--no-inplace", action="store_true", help="disable in-place kernels")
+        s.add_argument("--target", default="host", choices=["host"], help="code generation target")
+        if name == "convert":
+            s.add_argument("--out", required=True, help="folder to write the C project into")
+        else:
+            s.add_argument("--samples", type=int, default=10, help="seeded random inputs to compare")
+            s.add_argument("--seed", type=int, default=0)
+            s.add_argument("--input", action="append", default=[], help="an input .npy (repeatable)")
+            s.add_argument("--json", action="store_true", help="print JSON instead of a table")
+        if name == "compare":
+            s.add_argument("--repeats", type=int, default=20, help="invokes per latency median")
+    return p
+
+
+def _options(args) -> CompileOptions:
+    from engine.verify import default_name
+
+    name = args.name or default_name(args.model)
+    return CompileOptions(name=name, inplace=not args.no_inplace, target=args.target)
+
+
+def _inputs(args, graph) -> list[list[np.ndarray]]:
+    if len(graph.inputs) != 1 and args.input:
+        raise CliError("--input takes one .npy per sample, which needs a single-input model")
+    samples = []
+    for path in args.input:
+        try:
+            x = np.load(path, allow_pickle=False)
+        except (OSError, ValueError) as e:
+            raise CliError(f"{path}: cannot load .npy: {e}") from None
+        t = graph.tensors[graph.inputs[0]]
+        if x.size != t.num_elements or x.dtype != t.dtype.numpy:
+            raise CliError(f"{path}: {x.dtype}{list(x.shape)} does not match input {t.name!r} "
+                           f"{t.dtype.numpy}{list(t.shape)}")
+        samples.append([x.reshape(t.shape)])
+    return samples
+
+
+def convert(args) -> None:
+    program = compile_graph(read(args.model), _options(args))
+    out = codegen.write_folder(codegen.render(program), args.out)
+    print(f"wrote {out}: arena {program.arena_bytes} bytes (lower bound {program.plan.lower_bound}, "
+          f"planner {program.plan.algorithm}), weights {program.weight_bytes} bytes, {len(program.graph.ops)} ops")
+
+
+def verify(args) -> None:
+    from engine.verify import first_lines, verify_model
+
+    graph = read(args.model)
+    report = verify_model(args.model, samples=args.samples, seed=args.seed, inputs=_inputs(args, graph),
+                          options=_options(args))
+    result = {
+        "bit_exact": report.bit_exact,
+        "samples": report.samples,
+        "outputs_compared": report.outputs_compared,
+        "tensors_compared": report.tensors_compared,
+        "mismatches": len(report.mismatches),
+        "arena_bytes": report.arena_bytes,
+        "lower_bound_bytes": report.lower_bound_bytes,
+        "predictions": [[int(np.argmax(o)) for o in outs] for outs in report.outputs[: len(args.input)]],
+    }
+    if args.json:
+        print(json.dumps(result, indent=2))
+    else:
+        state = "bit-exact" if report.bit_exact else "MISMATCH"
+        print(f"{args.model}: {state} with TFLM on {report.samples} samples "
+              f"({report.outputs_compared} outputs, {report.tensors_compared} tensors compared)")
+        if not report.bit_exact:
+            print("  " + first_lines(report))
+        for path, pred in zip(args.input, result["predictions"]):
+            print(f"  {path}: top class {pred}")
+    if not report.bit_exact:
+        raise SystemExit(1)
+
+
+def compare_cmd(args) -> None:
+    from engine.compare import compare
+
+    graph = read(args.model)
+    c = compare(args.model, samples=args.samples, seed=args.seed, repeats=args.repeats,
+                options=_options(args), inputs=_inputs(args, graph))
+    d = c.as_dict()
+    if args.json:
+        print(json.dumps(d, indent=2))
+        return
+    rows = [
+        ("bit-exact with TFLM", "yes" if c.bit_exact else "NO", f"{c.tensors_compared} tensors compared"),
+        ("SRAM: arena bytes", f"{c.arena_bytes:,}", f"TFLM {c.tflm_arena_bytes:,} (head {c.tflm_arena_head_bytes:,})"),
+        ("  plain lower bound", f"{c.lower_bound_bytes:,}", ""),
+        ("Flash: weight bytes", f"{c.weight_bytes:,}", ""),
+        ("  code bytes (.text)", f"{c.code_bytes:,}", f"constants (.rodata) {c.const_bytes:,}"),
+        ("host latency (median)", f"{c.host_latency_us:,.1f} us", f"TFLM {c.tflm_latency_us:,.1f} us"),
+        ("ratios ours/TFLM", f"arena {d['arena_ratio']}", f"latency {d['latency_ratio']}"),
+    ]
+    print(f"{args.model} ({c.macs:,} MACs)")
+    for label, ours, other in rows:
+        print(f"  {label:<24} {ours:>16}   {other}")
+
+
+def main(argv=None) -> int:
+    args = _parser().parse_args(argv)
+    commands = {"convert": convert, "verify": verify, "compare": compare_cmd}
+    try:
+        commands[args.command](args)
+    except (BridgeError, EngineError, BuildError, CliError, OSError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    return 0
+
+
+def run() -> None:
+    sys.exit(main())

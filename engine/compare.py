@@ -1,0 +1,90 @@
+"""Ours beside TFLM on one model: exactness, SRAM, Flash and host latency.
+
+Both sides run in this one process run, on the same inputs, each latency a
+median of repeated invokes, so the ratios hold even on a noisy machine.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import pathlib
+import subprocess
+import tempfile
+
+import numpy as np
+
+from engine import build
+from engine.compile import CompileOptions, compile_graph
+from engine.tflm import Tflm
+from engine.verify import ModelSource, compare_with_tflm, model_bytes, random_inputs, run_program
+from tflite_bridge import analysis, read
+
+
+@dataclasses.dataclass(frozen=True)
+class Comparison:
+    bit_exact: bool
+    samples: int
+    outputs_compared: int
+    tensors_compared: int
+    mismatches: int
+    arena_bytes: int
+    lower_bound_bytes: int
+    weight_bytes: int
+    code_bytes: int
+    const_bytes: int
+    macs: int
+    tflm_arena_bytes: int
+    tflm_arena_head_bytes: int
+    host_latency_us: float
+    tflm_latency_us: float
+
+    def as_dict(self) -> dict:
+        d = dataclasses.asdict(self)
+        d["arena_ratio"] = round(self.arena_bytes / self.tflm_arena_bytes, 4) if self.tflm_arena_bytes else None
+        d["latency_ratio"] = round(self.host_latency_us / self.tflm_latency_us, 4) if self.tflm_latency_us else None
+        return d
+
+
+def host_latency_us(exe: pathlib.Path, inputs_file: pathlib.Path, repeats: int) -> float:
+    proc = subprocess.run([str(exe), "bench", str(inputs_file), str(repeats)], capture_output=True,
+                          text=True, check=True, timeout=600)
+    return int(proc.stdout.strip()) / 1000.0
+
+
+def compare(source: ModelSource, samples: int = 5, seed: int = 0, repeats: int = 20,
+            options: CompileOptions = CompileOptions(), inputs=()) -> Comparison:
+    """Verify `source` against TFLM and measure both sides; see module doc."""
+    data = model_bytes(source)
+    graph = read(data)
+    program = compile_graph(graph, options)
+    all_inputs = [list(s) for s in inputs] + random_inputs(graph, samples, seed)
+    with tempfile.TemporaryDirectory(prefix="te_compare_") as tmp:
+        work = pathlib.Path(tmp)
+        ours, trace = run_program(program, all_inputs, work)
+        report = compare_with_tflm(data, graph, program, all_inputs, ours, trace)
+        folder = work / options.name
+        exe = build.build_runner(folder, options.name, work / "bench_runner")
+        latency = host_latency_us(exe, work / "in.bin", repeats)
+        sizes = build.object_sizes(folder)
+    tflm = Tflm(data)
+    arena = tflm.arena()
+    first = [np.asarray(x) for x in all_inputs[0]]
+    return Comparison(
+        bit_exact=report.bit_exact,
+        samples=report.samples,
+        outputs_compared=report.outputs_compared,
+        tensors_compared=report.tensors_compared,
+        mismatches=len(report.mismatches),
+        arena_bytes=program.arena_bytes,
+        lower_bound_bytes=analysis.activation_lower_bound(graph),
+        weight_bytes=program.weight_bytes,
+        code_bytes=sizes["text"],
+        const_bytes=sizes["rodata"],
+        macs=analysis.total_macs(graph),
+        tflm_arena_bytes=arena.get("total", 0),
+        tflm_arena_head_bytes=arena.get("head", 0),
+        host_latency_us=latency,
+        tflm_latency_us=tflm.latency_us(first, repeats),
+    )
+
+

@@ -1,0 +1,107 @@
+"""The engine's straight-line pipeline: IR -> checked -> lowered -> planned.
+
+`compile_graph` lists the steps in order; each is a pure function. The result,
+a `Program`, holds everything the C emitter needs and nothing it must derive.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from typing import Optional
+
+from engine import memory, planner
+from engine.lowering import Call, LowerOptions, UnsupportedOp, lower
+from tflite_bridge.ir import ABSENT, DType, Graph, verify
+
+
+class EngineError(Exception):
+    """A model the engine cannot compile; the message names what and where."""
+
+
+@dataclasses.dataclass(frozen=True)
+class CompileOptions:
+    name: str = "model"
+    inplace: bool = True
+    target: str = "host"
+    planner: str = "best"
+
+
+@dataclasses.dataclass(frozen=True)
+class Program:
+    graph: Graph
+    calls: tuple[Optional[Call], ...]  # None: an alias op (no code)
+    layout: memory.MemoryLayout
+    plan: planner.Plan
+    options: CompileOptions
+
+    @property
+    def arena_bytes(self) -> int:
+        return self.plan.peak
+
+    def tensor_offset(self, tid: int) -> int:
+        """Byte offset of a non-constant tensor in the arena."""
+        return self.plan.offsets[self.layout.root[tid]]
+
+    def scratch_offset(self, op_index: int) -> int:
+        return self.plan.offsets[self.layout.scratch_base + op_index]
+
+    @property
+    def weight_bytes(self) -> int:
+        used = {t for op in self.graph.ops for t in op.inputs if t != ABSENT}
+        return sum(self.graph.tensors[t].nbytes for t in used if self.graph.tensors[t].is_constant)
+
+
+def compile_graph(graph: Graph, options: CompileOptions = CompileOptions()) -> Program:
+    """Check, lower and plan `graph`; EngineError lists every unsupported op at once."""
+    if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", options.name):
+        raise EngineError(f"model name {options.name!r} is not a C identifier")
+    verify(graph)
+    check_quantized(graph)
+    calls = lower_ops(graph, LowerOptions(inplace=options.inplace, target=options.target))
+    layout = memory.analyse(graph, calls)
+    plan = planner.plan(list(layout.buffers), algorithm=options.planner)
+    planner.check_no_overlap(list(layout.buffers), plan.offsets)
+    return Program(graph, tuple(calls[i] for i in range(len(graph.ops))), layout, plan, options)
+
+
+_EDGE_OPS = frozenset({"QUANTIZE", "DEQUANTIZE"})
+
+
+def check_quantized(graph: Graph) -> None:
+    """Reject float models, naming the float tensors that compute ops read or write.
+
+    Float is allowed only at the edges: the input of QUANTIZE and the output of
+    DEQUANTIZE (a full-int8 model converted with float input/output).
+    """
+    floats = []
+    for i, op in enumerate(graph.ops):
+        for t in op.inputs + op.outputs:
+            if t == ABSENT:
+                continue
+            tensor = graph.tensors[t]
+            if tensor.dtype in (DType.FLOAT32, DType.FLOAT16) and op.kind not in _EDGE_OPS:
+                floats.append(f"{tensor.name!r} ({op.kind} #{i})")
+    if floats:
+        shown = ", ".join(floats[:6])
+        more = f" and {len(floats) - 6} more" if len(floats) > 6 else ""
+        raise EngineError(
+            f"float model: the engine runs int8 models, but float tensors feed compute ops: "
+            f"{shown}{more}; quantise it to full int8 first"
+        )
+
+
+def lower_ops(graph: Graph, options: LowerOptions) -> dict[int, Optional[Call]]:
+    calls: dict[int, Optional[Call]] = {}
+    problems = []
+    for i, op in enumerate(graph.ops):
+        if op.kind in memory.ALIAS_KINDS:
+            calls[i] = None
+            continue
+        try:
+            calls[i] = lower(graph, op, options)
+        except UnsupportedOp as e:
+            problems.append(f"op {i} {op.kind} v{op.version}: {e}")
+    if problems:
+        raise EngineError(f"{len(problems)} unsupported op(s): " + "; ".join(problems))
+    return calls
