@@ -66,3 +66,59 @@ def activation_range(act: Activation, scale: float, zero_point: int, dtype: DTyp
     if act == Activation.RELU_N1_TO_1:
         return max(qmin, quantize(-1.0)), min(qmax, quantize(1.0))
     raise ValueError(f"fused activation {act.name} has no integer range")
+
+
+# --- Prepare-time helpers of the non-conv kernels (softmax, logistic, tanh, hard swish) ---
+
+
+def quantize_multiplier_smaller_than_one(real: float) -> tuple[int, int]:
+    """QuantizeMultiplierSmallerThanOneExp: as quantize_multiplier, checking 0 < real < 1."""
+    if not 0.0 < real < 1.0:
+        raise ValueError(f"multiplier {real!r} is not in (0, 1)")
+    return quantize_multiplier(real)
+
+
+def frexp_multiplier(real: float) -> tuple[int, int]:
+    """The (multiplier, shift) TFLM's int8 LOGISTIC and TANH Prepare compute inline.
+
+    Unlike QuantizeMultiplier there is no renormalisation when rounding reaches
+    2^31, nor a flush of tiny values: `q = frexp(real); m = round(q * 2^31)`.
+    """
+    q, shift = math.frexp(real)
+    mult = tflite_round(q * (1 << 31))
+    if mult >= 1 << 31:
+        raise ValueError(f"multiplier {real!r} rounds to 2^31, which TFLM would overflow")
+    return mult, shift
+
+
+def preprocess_softmax_scaling(beta: float, input_scale: float, input_integer_bits: int) -> tuple[int, int]:
+    """PreprocessSoftmaxScaling (double rounding build): (multiplier, left_shift).
+
+    beta * input_scale is taken to Q(input_integer_bits).(31 - input_integer_bits)
+    and capped at 2^31 - 1, then split with QuantizeMultiplierGreaterThanOne.
+    """
+    real = min(float(beta) * float(input_scale) * (1 << (31 - input_integer_bits)), (1 << 31) - 1.0)
+    if not real > 1.0:
+        raise ValueError(f"softmax multiplier {real!r} (beta {beta}, scale {input_scale}) is not > 1")
+    mult, shift = quantize_multiplier(real)
+    if shift < 0:
+        raise ValueError(f"softmax left shift {shift} < 0")
+    return mult, shift
+
+
+def calculate_input_radius(input_integer_bits: int, input_left_shift: int, total_signed_bits: int = 31) -> int:
+    """CalculateInputRadius: the largest |input| whose rescaling cannot overflow."""
+    max_input_rescaled = (
+        1.0 * ((1 << input_integer_bits) - 1) * (1 << (total_signed_bits - input_integer_bits)) / (1 << input_left_shift)
+    )
+    return int(math.floor(max_input_rescaled))
+
+
+def downscale_int32_to_int16_multiplier(multiplier: int) -> int:
+    """DownScaleInt32ToInt16Multiplier: a Q0.31 multiplier rounded to Q0.15."""
+    if multiplier < 0:
+        raise ValueError(f"multiplier {multiplier} < 0")
+    rounding = 1 << 15
+    if multiplier >= (2**31 - 1) - rounding:
+        return 2**15 - 1
+    return (multiplier + rounding) >> 16

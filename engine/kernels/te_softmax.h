@@ -1,0 +1,16 @@
+/* SOFTMAX for int8 in / int8 out, bit-exact with TFLM's reference kernel
+ * (reference_ops::Softmax<int8_t, int8_t>, gemmlowp fixed point). */
+#ifndef TE_SOFTMAX_H
+#define TE_SOFTMAX_H
+
+#include <stdint.h>
+
+/* Softmax over the last axis of an [outer, depth] int8 tensor.
+ * The output is quantised with scale 1/256 and zero point -128, as TFLM
+ * requires. `input_beta_multiplier`/`input_beta_left_shift` and `diff_min`
+ * are PreprocessSoftmaxScaling and -CalculateInputRadius for 5 integer bits.
+ * `output` may equal `input` (every element is read before it is written). */
+void te_softmax_s8(const int8_t *input, int8_t *output, int32_t outer, int32_t depth,
+                   int32_t input_beta_multiplier, int32_t input_beta_left_shift, int32_t diff_min);
+
+#endif /* TE_SOFTMAX_H */

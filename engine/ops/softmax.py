@@ -1,0 +1,44 @@
+"""SOFTMAX lowering: int8 in, int8 out, TFLM's gemmlowp fixed-point path.
+
+TFLM's SoftmaxPrepare for int8 -> int8 requires the output quantised with
+zero point -128 and scale exactly 1/256, and computes the input rescaling as
+PreprocessSoftmaxScaling(beta, input_scale, 5) with diff_min =
+-CalculateInputRadius(5, left_shift). We compute the same three constants.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from engine.lowering import Call, LowerOptions, TensorArg, UnsupportedOp, lowering
+from engine.ops._nonconv_common import inputs, num_elements, output, per_tensor, require_dtype
+from engine.quant import calculate_input_radius, preprocess_softmax_scaling
+from tflite_bridge.ir import DType, Graph, Op
+
+SCALED_DIFF_INTEGER_BITS = 5  # Q5.26 input differences, as TFLM's kScaledDiffIntegerBits
+
+
+@lowering("SOFTMAX")
+def lower_softmax(graph: Graph, op: Op, options: LowerOptions) -> Call:
+    (x,) = inputs(graph, op)
+    y = output(graph, op)
+    require_dtype(op, x, DType.INT8)
+    require_dtype(op, y, DType.INT8)
+    in_scale, _ = per_tensor(op, x)
+    out_scale, out_zp = per_tensor(op, y)
+    if out_zp != -128 or out_scale != np.float32(1.0 / 256):
+        raise UnsupportedOp(f"SOFTMAX: output quantisation ({out_scale}, {out_zp}) is not (1/256, -128) as TFLM requires")
+    if not x.shape or x.shape != y.shape:
+        raise UnsupportedOp(f"SOFTMAX: input shape {x.shape} vs output shape {y.shape}")
+    # TFLM casts the float32 beta and scale to double before multiplying.
+    beta = float(np.float32(op.attrs.beta))
+    multiplier, left_shift = preprocess_softmax_scaling(beta, float(in_scale), SCALED_DIFF_INTEGER_BITS)
+    diff_min = -calculate_input_radius(SCALED_DIFF_INTEGER_BITS, left_shift)
+    depth = x.shape[-1]
+    return Call(
+        function="te_softmax_s8",
+        args=(TensorArg(x.id), TensorArg(y.id), num_elements(x) // depth, depth, multiplier, left_shift, diff_min),
+        sources=("te_softmax",),
+        alias=(0, 0) if options.inplace else None,
+        alias_bytes=x.nbytes if options.inplace else 0,
+    )
