@@ -1,0 +1,230 @@
+"""Elastic Keras layers: one set of weights at the largest size, run at any smaller size by slicing.
+
+Each layer holds its weights at the maximum channel count (and kernel size); a call takes the active
+size as keyword arguments and uses the leading channels (and the centre of the kernel). The sliced
+weights come from `sliced_weights(...)`, the same function `call` uses, so `extract` copies exactly the
+numbers the supernet computes with. Input channels are always read from the input tensor.
+"""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
+
+import tensorflow as tf  # noqa: E402
+import tf_keras as keras  # noqa: E402
+
+
+def _check_positive(layer: str, **values):
+    for name, value in values.items():
+        if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+            raise ValueError(f"{layer}: {name} must be a positive int, got {value!r}")
+
+
+def _check_active(layer: str, name: str, value: int, maximum: int):
+    if not 1 <= value <= maximum:
+        raise ValueError(f"{layer}: active {name} {value} is outside 1..{maximum}")
+
+
+class ElasticConv2D(keras.layers.Layer):
+    """A square convolution (SAME padding, no bias) whose input and output channels are elastic.
+
+    Used for the stem and the 1x1 expand / project convolutions: the kernel is fixed in size; the
+    active kernel is `kernel[:, :, :in_channels, :filters]`.
+    """
+
+    def __init__(self, max_in_channels: int, max_filters: int, kernel_size: int = 1, strides: int = 1,
+                 **kwargs):
+        super().__init__(**kwargs)
+        _check_positive(self.name, max_in_channels=max_in_channels, max_filters=max_filters,
+                        kernel_size=kernel_size, strides=strides)
+        self.max_in_channels, self.max_filters = max_in_channels, max_filters
+        self.kernel_size, self.strides = kernel_size, strides
+
+    def build(self, input_shape):
+        _check_active(self.name, "input channels", int(input_shape[-1]), self.max_in_channels)
+        shape = (self.kernel_size, self.kernel_size, self.max_in_channels, self.max_filters)
+        self.kernel = self.add_weight("kernel", shape=shape, initializer="he_normal")
+        super().build(input_shape)
+
+    def sliced_weights(self, in_channels: int, filters: int) -> list[tf.Tensor]:
+        """The kernel of the (in_channels -> filters) sub-convolution, Keras Conv2D layout."""
+        _check_active(self.name, "input channels", in_channels, self.max_in_channels)
+        _check_active(self.name, "filters", filters, self.max_filters)
+        return [self.kernel[:, :, :in_channels, :filters]]
+
+    def call(self, inputs, filters: int | None = None):
+        (kernel,) = self.sliced_weights(int(inputs.shape[-1]), filters or self.max_filters)
+        return tf.nn.conv2d(inputs, kernel, strides=self.strides, padding="SAME")
+
+    def compute_output_shape(self, input_shape):
+        """Shape at the largest size (a call with smaller `filters` has fewer channels)."""
+        batch, height, width, _ = tf.TensorShape(input_shape).as_list()
+        out = [None if d is None else -(-d // self.strides) for d in (height, width)]
+        return tf.TensorShape([batch, *out, self.max_filters])
+
+    def get_config(self):
+        return dict(super().get_config(), max_in_channels=self.max_in_channels, max_filters=self.max_filters,
+                    kernel_size=self.kernel_size, strides=self.strides)
+
+
+class ElasticDepthwiseConv2D(keras.layers.Layer):
+    """A depthwise convolution (SAME padding, no bias) with elastic kernel size and channels.
+
+    The weight is the largest kernel; a smaller kernel is its centre crop (with SAME padding and odd
+    kernels the centre stays aligned with the same input pixel for every size, so the crop is the
+    natural smaller kernel). With `kernel_transform=True`, each step down (e.g. 7->5->3) also applies
+    a learnt (k*k, k*k) matrix shared by all channels, initialised to identity (Once-for-All's
+    kernel transformation); without it the smaller kernel is exactly the crop.
+    """
+
+    def __init__(self, max_channels: int, kernel_choices=(3, 5, 7), strides: int = 1,
+                 kernel_transform: bool = False, **kwargs):
+        super().__init__(**kwargs)
+        kernel_choices = tuple(int(k) for k in kernel_choices)
+        _check_positive(self.name, max_channels=max_channels, strides=strides)
+        if not kernel_choices or any(k % 2 == 0 for k in kernel_choices) or \
+                tuple(sorted(set(kernel_choices))) != kernel_choices:
+            raise ValueError(f"{self.name}: kernel_choices must be increasing odd sizes, got {kernel_choices}")
+        self.max_channels, self.kernel_choices, self.strides = max_channels, kernel_choices, strides
+        self.kernel_transform = bool(kernel_transform)
+
+    @property
+    def max_kernel(self) -> int:
+        return self.kernel_choices[-1]
+
+    def build(self, input_shape):
+        _check_active(self.name, "input channels", int(input_shape[-1]), self.max_channels)
+        k = self.max_kernel
+        self.depthwise_kernel = self.add_weight("depthwise_kernel", shape=(k, k, self.max_channels, 1),
+                                                initializer="he_normal")
+        self.transforms = {}
+        if self.kernel_transform:
+            for small in self.kernel_choices[:-1]:
+                self.transforms[small] = self.add_weight(
+                    f"transform_to_{small}", shape=(small * small, small * small), initializer="identity")
+        super().build(input_shape)
+
+    def sliced_weights(self, channels: int, kernel_size: int) -> list[tf.Tensor]:
+        """The (kernel_size x kernel_size) kernel of the first `channels` channels, Keras layout."""
+        _check_active(self.name, "channels", channels, self.max_channels)
+        if kernel_size not in self.kernel_choices:
+            raise ValueError(f"{self.name}: kernel size {kernel_size} is not one of {self.kernel_choices}")
+        kernel = self.depthwise_kernel[:, :, :channels, :]
+        for small in reversed(self.kernel_choices[:-1]):
+            if small < kernel_size:
+                break
+            kernel = self._shrink(kernel, small)
+        return [kernel]
+
+    def _shrink(self, kernel: tf.Tensor, size: int) -> tf.Tensor:
+        start = (int(kernel.shape[0]) - size) // 2
+        crop = kernel[start:start + size, start:start + size]
+        if not self.kernel_transform:
+            return crop
+        flat = tf.reshape(crop, (size * size, -1))
+        return tf.reshape(tf.matmul(self.transforms[size], flat), tf.shape(crop))
+
+    def call(self, inputs, kernel_size: int | None = None):
+        (kernel,) = self.sliced_weights(int(inputs.shape[-1]), kernel_size or self.max_kernel)
+        strides = (1, self.strides, self.strides, 1)
+        return tf.nn.depthwise_conv2d(inputs, kernel, strides=strides, padding="SAME")
+
+    def compute_output_shape(self, input_shape):
+        batch, height, width, channels = tf.TensorShape(input_shape).as_list()
+        out = [None if d is None else -(-d // self.strides) for d in (height, width)]
+        return tf.TensorShape([batch, *out, channels])
+
+    def get_config(self):
+        return dict(super().get_config(), max_channels=self.max_channels, kernel_choices=list(self.kernel_choices),
+                    strides=self.strides, kernel_transform=self.kernel_transform)
+
+
+class ElasticBatchNormalization(keras.layers.Layer):
+    """Batch normalisation over the last axis whose statistics are sliced to the active channels.
+
+    Training mode normalises with the batch statistics of the active channels and moves only their
+    running statistics; the others keep their values. Inference uses the running statistics, with
+    the same `tf.nn.batch_normalization` arithmetic as `keras.layers.BatchNormalization(fused=False)`.
+    """
+
+    def __init__(self, max_channels: int, momentum: float = 0.9, epsilon: float = 1e-3, **kwargs):
+        super().__init__(**kwargs)
+        _check_positive(self.name, max_channels=max_channels)
+        if not 0.0 <= momentum < 1.0 or epsilon <= 0.0:
+            raise ValueError(f"{self.name}: need 0 <= momentum < 1 and epsilon > 0, got {momentum}, {epsilon}")
+        self.max_channels, self.momentum, self.epsilon = max_channels, momentum, epsilon
+
+    def build(self, input_shape):
+        _check_active(self.name, "channels", int(input_shape[-1]), self.max_channels)
+        shape = (self.max_channels,)
+        self.gamma = self.add_weight("gamma", shape=shape, initializer="ones")
+        self.beta = self.add_weight("beta", shape=shape, initializer="zeros")
+        # ON_READ + MEAN as keras.layers.BatchNormalization: each replica keeps its own statistics and
+        # reads outside replica context (checkpoints, extract) see their mean.
+        stats = dict(shape=shape, trainable=False, synchronization=tf.VariableSynchronization.ON_READ,
+                     aggregation=tf.VariableAggregation.MEAN)
+        self.moving_mean = self.add_weight("moving_mean", initializer="zeros", **stats)
+        self.moving_variance = self.add_weight("moving_variance", initializer="ones", **stats)
+        super().build(input_shape)
+
+    def sliced_weights(self, channels: int) -> list[tf.Tensor]:
+        """[gamma, beta, moving_mean, moving_variance] of the first `channels`, Keras BN order."""
+        _check_active(self.name, "channels", channels, self.max_channels)
+        weights = (self.gamma, self.beta, self.moving_mean, self.moving_variance)
+        return [tf.convert_to_tensor(w)[:channels] for w in weights]
+
+    def call(self, inputs, training=None):
+        channels = int(inputs.shape[-1])
+        gamma, beta, mean, variance = self.sliced_weights(channels)
+        if training:
+            mean, variance = tf.nn.moments(inputs, axes=[0, 1, 2])
+            self._move(self.moving_mean, mean, channels)
+            self._move(self.moving_variance, variance, channels)
+        return tf.nn.batch_normalization(inputs, mean, variance, beta, gamma, self.epsilon)
+
+    def _move(self, variable, batch_value, channels: int):
+        # Assign the whole vector (updated head + untouched tail): slice-assignment is not available
+        # on distributed (ON_READ) variables.
+        value = tf.convert_to_tensor(variable)
+        head = value[:channels] * self.momentum + tf.stop_gradient(batch_value) * (1.0 - self.momentum)
+        variable.assign(tf.concat([head, value[channels:]], axis=0))
+
+    def compute_output_shape(self, input_shape):
+        return tf.TensorShape(input_shape)
+
+    def get_config(self):
+        return dict(super().get_config(), max_channels=self.max_channels, momentum=self.momentum,
+                    epsilon=self.epsilon)
+
+
+class ElasticDense(keras.layers.Layer):
+    """The classifier: a dense layer whose input features are elastic (`kernel[:in_features]`)."""
+
+    def __init__(self, max_in_features: int, units: int, **kwargs):
+        super().__init__(**kwargs)
+        _check_positive(self.name, max_in_features=max_in_features, units=units)
+        self.max_in_features, self.units = max_in_features, units
+
+    def build(self, input_shape):
+        _check_active(self.name, "input features", int(input_shape[-1]), self.max_in_features)
+        self.kernel = self.add_weight("kernel", shape=(self.max_in_features, self.units),
+                                      initializer="glorot_uniform")
+        self.bias = self.add_weight("bias", shape=(self.units,), initializer="zeros")
+        super().build(input_shape)
+
+    def sliced_weights(self, in_features: int) -> list[tf.Tensor]:
+        """[kernel, bias] for the first `in_features` inputs, Keras Dense order."""
+        _check_active(self.name, "input features", in_features, self.max_in_features)
+        return [self.kernel[:in_features], tf.convert_to_tensor(self.bias)]
+
+    def call(self, inputs):
+        kernel, bias = self.sliced_weights(int(inputs.shape[-1]))
+        return tf.nn.bias_add(tf.matmul(inputs, kernel), bias)  # as keras.layers.Dense computes it
+
+    def compute_output_shape(self, input_shape):
+        return tf.TensorShape(input_shape)[:-1].concatenate([self.units])
+
+    def get_config(self):
+        return dict(super().get_config(), max_in_features=self.max_in_features, units=self.units)
