@@ -1,8 +1,10 @@
 """TFLite flatbuffer -> IR (`read`).
 
 Reads subgraph 0 through the schema's accessor API, touching only what the IR
-keeps, so the work and memory are bounded by the file's size even on hostile
-input (flatbuffer offsets point forward, and buffers are cached by index).
+keeps. Work and memory stay linear in the file's size even on hostile input:
+flatbuffer tables and vectors may be shared by many references, so the reader
+charges every decoded element against a budget of a few times the file size
+(an honest file decodes to less than it holds) and fails past it.
 Every failure becomes a `BridgeError` naming the part of the file it was in.
 """
 
@@ -23,6 +25,11 @@ from tflite_bridge.ir import ABSENT, BridgeError, DType, Graph, Op, Quant, Tenso
 
 FILE_IDENTIFIER = b"TFL3"
 MAX_FILE_BYTES = 1 << 31  # flatbuffers' own limit
+# Decoded bytes allowed per file byte (plus a constant for tiny files); honest
+# files stay under 1 even counting the fixed per-tensor and per-op charges.
+DECODE_BUDGET_FACTOR = 2
+DECODE_BUDGET_SLACK = 4096
+RECORD_CHARGE = 16  # bytes charged per tensor, op or metadata record read
 
 # The exceptions a malformed flatbuffer raises inside the generated accessors.
 _DECODE_ERRORS = (
@@ -109,6 +116,27 @@ class _Reader:
         self.where = where
         self.context = "the model header"
         self.buffers: dict[int, bytes] = {}
+        self.budget = DECODE_BUDGET_FACTOR * len(buf) + DECODE_BUDGET_SLACK
+        self.spent = 0
+
+    def charge(self, nbytes: int) -> None:
+        """Count `nbytes` decoded; fail once the file decodes to more than it could hold."""
+        self.spent += nbytes
+        if self.spent > self.budget:
+            raise self.fail(
+                f"{self.context} decodes past {self.budget} bytes from a {len(self.buf)}-byte "
+                "file; its tables or vectors must overlap"
+            )
+
+    def ints(self, as_numpy, length) -> tuple[int, ...]:
+        """A scalar vector as a tuple of Python ints, charged before it is decoded."""
+        n = length()
+        self.charge(4 * n)
+        return tuple(int(x) for x in as_numpy()) if n else ()
+
+    def string(self, raw) -> str:
+        self.charge(len(raw or b""))
+        return (raw or b"").decode("utf-8")
 
     def fail(self, message: str) -> BridgeError:
         return BridgeError(f"{self.where}: {message}")
@@ -123,8 +151,8 @@ class _Reader:
         tensors = tuple(self.tensor(sub, i) for i in range(sub.TensorsLength()))
         ops = tuple(self.op(sub, i, len(tensors)) for i in range(sub.OperatorsLength()))
         self.context = "subgraph 0 inputs/outputs"
-        inputs = tuple(int(x) for x in self.int_vector(sub.InputsAsNumpy, sub.InputsLength))
-        outputs = tuple(int(x) for x in self.int_vector(sub.OutputsAsNumpy, sub.OutputsLength))
+        inputs = self.ints(sub.InputsAsNumpy, sub.InputsLength)
+        outputs = self.ints(sub.OutputsAsNumpy, sub.OutputsLength)
         for kind, ids in (("input", inputs), ("output", outputs)):
             for t in ids:
                 if not 0 <= t < len(tensors):
@@ -137,15 +165,9 @@ class _Reader:
             inputs=inputs,
             outputs=outputs,
             metadata=metadata,
-            name=(sub.Name() or b"").decode("utf-8"),
-            description=(model.Description() or b"").decode("utf-8"),
+            name=self.string(sub.Name()),
+            description=self.string(model.Description()),
         )
-
-    @staticmethod
-    def int_vector(as_numpy, length) -> np.ndarray:
-        if length() == 0:
-            return np.zeros(0, np.int32)
-        return as_numpy()
 
     def buffer_bytes(self, index: int) -> bytes:
         if index in self.buffers:
@@ -159,37 +181,41 @@ class _Reader:
             size = b.Size()
             if offset + size > len(self.buf):
                 raise self.fail(f"buffer {index} lies outside the file (offset {offset}, size {size})")
+            self.charge(size)
             data = self.buf[offset : offset + size]
         else:
+            self.charge(b.DataLength())
             data = b.DataAsNumpy().tobytes() if b.DataLength() else b""
         self.buffers[index] = data
         return data
 
     def tensor(self, sub, i: int) -> Tensor:
         self.context = f"tensor {i}"
+        self.charge(RECORD_CHARGE)
         t = sub.Tensors(i)
-        name = (t.Name() or b"").decode("utf-8")
+        name = self.string(t.Name())
         self.context = f"tensor {i} ({name!r})"
         try:
             dtype = DType(t.Type())
         except ValueError:
             raise self.fail(f"tensor {i} ({name!r}) has unknown type code {t.Type()}") from None
-        shape = tuple(int(d) for d in self.int_vector(t.ShapeAsNumpy, t.ShapeLength))
+        shape = self.ints(t.ShapeAsNumpy, t.ShapeLength)
         if any(d < 0 for d in shape):
-            raise self.fail(f"tensor {i} ({name!r}) has negative dimension in shape {list(shape)}")
+            raise self.fail(f"tensor {i} ({name!r}) has negative dimension in shape {_brief(shape)}")
         sig = None
         if t.ShapeSignatureLength():
-            sig = tuple(int(d) for d in t.ShapeSignatureAsNumpy())
+            sig = self.ints(t.ShapeSignatureAsNumpy, t.ShapeSignatureLength)
         if t.Sparsity() is not None:
             raise self.fail(f"tensor {i} ({name!r}) is sparse; sparse tensors are not supported")
         data = self.buffer_bytes(t.Buffer()) if t.Buffer() else b""
         buffer = None
         if data:
-            nbytes = int(np.prod(shape, dtype=object)) * _itemsize(dtype, name, i, self)
+            nbytes = _bounded_size(shape, _itemsize(dtype, name, i, self), len(data))
             if len(data) != nbytes:
+                needs = f"{nbytes}" if nbytes <= len(data) else f"more than {len(data)}"
                 raise self.fail(
-                    f"tensor {i} ({name!r}) has {len(data)} data bytes, shape {list(shape)} "
-                    f"{dtype.name} needs {nbytes}"
+                    f"tensor {i} ({name!r}) has {len(data)} data bytes, shape {_brief(shape)} "
+                    f"{dtype.name} needs {needs}"
                 )
             buffer = data
         return Tensor(
@@ -197,15 +223,16 @@ class _Reader:
             name=name,
             shape=shape,
             dtype=dtype,
-            quant=self.quant(t.Quantization(), i, name),
+            quant=self.quant(t.Quantization(), i, name, len(shape)),
             buffer=buffer,
             is_variable=bool(t.IsVariable()),
             shape_signature=sig,
         )
 
-    def quant(self, q, i: int, name: str):
+    def quant(self, q, i: int, name: str, rank: int):
         if q is None or q.ScaleLength() == 0:
             return None
+        self.charge(4 * q.ScaleLength() + 8 * q.ZeroPointLength())
         scale = tuple(float(s) for s in q.ScaleAsNumpy())
         if q.ZeroPointLength():
             zp = tuple(int(z) for z in q.ZeroPointAsNumpy())
@@ -218,10 +245,16 @@ class _Reader:
         # A single scale is per-tensor whatever quantized_dimension says
         # (TFLM's person_detect model sets the dimension with one scale).
         axis = int(q.QuantizedDimension()) if len(scale) > 1 else None
+        if axis is not None and not 0 <= axis < rank:
+            raise self.fail(
+                f"tensor {i} ({name!r}) is quantised per channel along axis {axis}, "
+                f"but has rank {rank}"
+            )
         return Quant(scale=scale, zero_point=zp, axis=axis)
 
     def op(self, sub, i: int, num_tensors: int) -> Op:
         self.context = f"op {i}"
+        self.charge(RECORD_CHARGE)
         o = sub.Operators(i)
         idx = o.OpcodeIndex()
         n_codes = self.model.OperatorCodesLength()
@@ -238,8 +271,8 @@ class _Reader:
             raise self.fail(
                 f"op {i} ({kind} v{version}) is control flow; only single-subgraph models are supported"
             )
-        inputs = tuple(int(x) for x in self.int_vector(o.InputsAsNumpy, o.InputsLength))
-        outputs = tuple(int(x) for x in self.int_vector(o.OutputsAsNumpy, o.OutputsLength))
+        inputs = self.ints(o.InputsAsNumpy, o.InputsLength)
+        outputs = self.ints(o.OutputsAsNumpy, o.OutputsLength)
         for t in inputs + outputs:
             if t != ABSENT and not 0 <= t < num_tensors:
                 raise self.fail(f"op {i} ({kind}) names tensor {t}, subgraph has {num_tensors}")
@@ -265,7 +298,7 @@ class _Reader:
             got = _OPTIONS_NAMES.get(type_code, type_code)
             raise self.fail(f"op {i} ({kind}) carries {got} options, expected {options_name}")
         else:
-            obj = options_t.InitFromBuf(table.Bytes, table.Pos)
+            obj = self.options(options_t, table)
         return _attrs_from_options(cls, obj, lambda m: self.fail(f"op {i} ({kind}): {m}"))
 
     def opaque(self, o, kind, code, type_code, table) -> A.OpaqueAttrs:
@@ -274,21 +307,33 @@ class _Reader:
         if type_code and table is not None and options_type:
             options_t = getattr(schema, options_type + "T", None)
             if options_t is not None:
-                obj = options_t.InitFromBuf(table.Bytes, table.Pos)
+                obj = self.options(options_t, table)
                 options = tuple((k, _hashable(v)) for k, v in sorted(vars(obj).items()))
         custom = b""
         if o.CustomOptionsLength():
+            self.charge(o.CustomOptionsLength())
             custom = o.CustomOptionsAsNumpy().tobytes()
         return A.OpaqueAttrs(
             options_type=options_type,
             options=options,
-            custom_code=(code.CustomCode() or b"").decode("utf-8") if kind == "CUSTOM" else "",
+            custom_code=self.string(code.CustomCode()) if kind == "CUSTOM" else "",
             custom_options=custom,
         )
 
+    def options(self, options_t, table):
+        """An options table as its object-API class, its vectors charged after decoding.
+
+        Object-API decoding allocates before we can count, but one table holds
+        at most the file, so the budget still stops a run of shared tables.
+        """
+        obj = options_t.InitFromBuf(table.Bytes, table.Pos)
+        self.charge(RECORD_CHARGE + sum(4 * len(v) for v in vars(obj).values() if _is_vector(v)))
+        return obj
+
     def metadata(self, i: int) -> tuple[str, bytes]:
+        self.charge(RECORD_CHARGE)
         m = self.model.Metadata(i)
-        name = (m.Name() or b"").decode("utf-8")
+        name = self.string(m.Name())
         self.context = f"metadata {i} ({name!r})"
         return name, self.buffer_bytes(m.Buffer())
 
@@ -298,6 +343,33 @@ def _itemsize(dtype: DType, name: str, i: int, reader: _Reader) -> int:
         return dtype.itemsize
     except BridgeError:
         raise reader.fail(f"tensor {i} ({name!r}) holds constant {dtype.name} data, unsupported") from None
+
+
+def _bounded_size(shape: tuple[int, ...], itemsize: int, limit: int) -> int:
+    """shape's byte size, or the first partial product past `limit`.
+
+    Stopping early keeps a hostile shape of a million large dimensions from
+    turning into a million-digit multiplication.
+    """
+    if 0 in shape:
+        return 0
+    size = itemsize
+    for d in shape:
+        size *= d
+        if size > limit:
+            return size
+    return size
+
+
+def _brief(shape: tuple[int, ...]) -> str:
+    """A shape for an error message, cut short if a hostile file made it huge."""
+    if len(shape) <= 8:
+        return str(list(shape))
+    return f"[{', '.join(map(str, shape[:8]))}, ... ({len(shape)} dims)]"
+
+
+def _is_vector(value) -> bool:
+    return isinstance(value, (list, np.ndarray, bytes, str))
 
 
 _HINTS: dict[type, dict[str, object]] = {}
