@@ -3,6 +3,7 @@
     tinyengine convert MODEL.tflite --out DIR [--name NAME]
     tinyengine verify MODEL.tflite [--samples N] [--input X.npy ...] [--json]
     tinyengine compare MODEL.tflite [--samples N] [--repeats R] [--json]
+    tinyengine plan-tflm MODEL.tflite --out PLANNED.tflite [--json]
 
 Every failure is one line `error: ...` on stderr and exit code 2.
 """
@@ -37,6 +38,10 @@ class _Parser(argparse.ArgumentParser):
 def _parser() -> argparse.ArgumentParser:
     p = _Parser(prog="tinyengine", description=__doc__.split("\n")[0])
     sub = p.add_subparsers(dest="command", required=True)
+    s = sub.add_parser("plan-tflm", help="embed our memory plan in the model for TFLM")
+    s.add_argument("model", help="a .tflite file")
+    s.add_argument("--out", required=True, help="the planned .tflite to write")
+    s.add_argument("--json", action="store_true")
     for name in ("convert", "verify", "compare"):
         s = sub.add_parser(name)
         s.add_argument("model", help="an int8 .tflite file")
@@ -140,12 +145,39 @@ def compare_cmd(args) -> None:
         print(f"  {label:<24} {ours:>16}   {other}")
 
 
+def plan_tflm(args) -> None:
+    """Write the model with our offline plan; measure TFLM's arena before and after."""
+    from engine.tflm import Tflm
+    from engine.tflm_plan import planned_model
+
+    source = pathlib.Path(args.model).read_bytes()
+    planned, tplan = planned_model(read(source))
+    out = pathlib.Path(args.out)
+    tmp = out.with_name(f".{out.name}.tmp")
+    tmp.write_bytes(planned)
+    tmp.replace(out)
+    before, after = Tflm(source).arena(), Tflm(planned).arena()
+    result = {"plan_peak_bytes": tplan.peak, "lower_bound_bytes": tplan.lower_bound,
+              "tflm_arena_bytes": before.get("total"), "tflm_head_bytes": before.get("head"),
+              "planned_tflm_arena_bytes": after.get("total"), "planned_tflm_head_bytes": after.get("head")}
+    if args.json:
+        print(json.dumps(result, indent=2))
+        return
+    print(f"wrote {out}: our plan {tplan.peak:,} bytes (lower bound {tplan.lower_bound:,}); TFLM arena "
+          f"{result['tflm_arena_bytes']:,} -> {result['planned_tflm_arena_bytes']:,} bytes "
+          f"(head {result['tflm_head_bytes']:,} -> {result['planned_tflm_head_bytes']:,})")
+
+
 def main(argv=None) -> int:
     args = _parser().parse_args(argv)
-    commands = {"convert": convert, "verify": verify, "compare": compare_cmd}
+    commands = {"convert": convert, "verify": verify, "compare": compare_cmd, "plan-tflm": plan_tflm}
     try:
         commands[args.command](args)
-    except (BridgeError, EngineError, BuildError, CliError, OSError) as e:
+    except OSError as e:
+        where = f"{e.filename}: " if e.filename else ""
+        print(f"error: {where}{e.strerror or e}", file=sys.stderr)
+        return 2
+    except (BridgeError, EngineError, BuildError, CliError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
     return 0

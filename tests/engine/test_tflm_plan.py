@@ -1,0 +1,41 @@
+"""Our plan handed to TFLM: same outputs, smaller arena, equal to our peak."""
+
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from engine.tflm import Tflm
+from engine.tflm_plan import planned_model
+from tests.conftest import INT8_MODELS
+from tflite_bridge import read
+from tflite_bridge.writer import offline_plan
+
+
+@pytest.mark.parametrize("key", sorted(INT8_MODELS))
+def test_tflm_runs_our_plan_with_identical_outputs(key):
+    source = INT8_MODELS[key].read_bytes()
+    graph = read(source)
+    planned, plan = planned_model(graph)
+    assert offline_plan(read(planned)) == plan.offsets
+    before, after = Tflm(source), Tflm(planned)
+    rng = np.random.default_rng(3)
+    shape = graph.tensors[graph.inputs[0]].shape
+    for _ in range(5):
+        x = rng.integers(-128, 128, size=shape).astype(np.int8)
+        assert np.array_equal(before.run([x], 1)[0], after.run([x], 1)[0])
+    assert after.arena()["head"] == plan.peak == plan.lower_bound
+    assert after.arena()["total"] <= before.arena()["total"]
+
+
+def test_vww_arena_drops_by_a_quarter(tmp_path):
+    out = tmp_path / "vww_planned.tflite"
+    proc = subprocess.run([sys.executable, "-m", "engine", "plan-tflm", str(INT8_MODELS["vww"]), "--out", str(out),
+                           "--json"], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    import json
+
+    r = json.loads(proc.stdout)
+    assert (r["tflm_head_bytes"], r["planned_tflm_head_bytes"]) == (73728, 55296)
+    assert r["planned_tflm_arena_bytes"] == r["tflm_arena_bytes"] - (73728 - 55296)
