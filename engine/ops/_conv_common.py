@@ -1,0 +1,140 @@
+"""Prepare-time arithmetic shared by the conv-like lowerings (conv, depthwise, FC).
+
+Reproduces TFLM's Prepare exactly: per-channel multipliers from
+PopulateConvolutionQuantizationParams (double products), the zero-point folding
+of te_conv.h, and the geometry conventions. Registers no lowering.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+
+from engine.lowering import ConstArray, TensorArg, UnsupportedOp
+from engine.quant import activation_range, quantize_multiplier
+from tflite_bridge.attrs import Activation, Padding
+from tflite_bridge.conventions import out_size, pad_before_after
+from tflite_bridge.ir import ABSENT, DType, Graph, Op, Tensor
+
+INT32_MAX = 2**31 - 1
+# |x * w| for int8 x and w; |(x + input_offset) * w| with input_offset in [-127, 128].
+_MAX_PRODUCT = 128 * 128
+_MAX_OFFSET_PRODUCT = 256 * 128
+
+
+@dataclasses.dataclass(frozen=True)
+class Requant:
+    """Per-output-channel requantisation and clamp of a conv-like op."""
+
+    multipliers: tuple[int, ...]
+    shifts: tuple[int, ...]
+    act_min: int
+    act_max: int
+
+
+def int8_tensor(graph: Graph, op: Op, slot: int, role: str, outputs: bool = False) -> Tensor:
+    """Input (or output) `slot` of `op`, checked to be a quantised int8 tensor."""
+    tids = op.outputs if outputs else op.inputs
+    tid = tids[slot] if slot < len(tids) else ABSENT
+    if tid == ABSENT:
+        raise UnsupportedOp(f"{op.kind}: the {role} is absent")
+    t = graph.tensor(tid)
+    if t.dtype != DType.INT8:
+        raise UnsupportedOp(f"{op.kind}: {role} {t.name!r} is {t.dtype.name}, only int8 is supported")
+    if t.quant is None:
+        raise UnsupportedOp(f"{op.kind}: {role} {t.name!r} has no quantisation parameters")
+    return t
+
+
+def activation_scale(t: Tensor) -> tuple[float, int]:
+    """(scale, zero point) of a per-tensor quantised activation."""
+    if len(t.quant.scale) != 1:
+        raise UnsupportedOp(f"activation {t.name!r} has {len(t.quant.scale)} scales; expected per-tensor")
+    return t.quant.scale[0], int(t.quant.zero_point[0])
+
+
+def batch_one(op: Op, t: Tensor) -> tuple[int, int, int]:
+    """(H, W, C) of an NHWC tensor with batch 1."""
+    if len(t.shape) != 4:
+        raise UnsupportedOp(f"{op.kind}: tensor {t.name!r} has shape {t.shape}, expected NHWC")
+    if t.shape[0] != 1:
+        raise UnsupportedOp(f"{op.kind}: batch {t.shape[0]} in {t.name!r}; only batch 1 is supported")
+    return t.shape[1], t.shape[2], t.shape[3]
+
+
+def conv_requant(op: Op, inp: Tensor, filt: Tensor, out: Tensor, channels: int, act: Activation) -> Requant:
+    """TFLM's PopulateConvolutionQuantizationParams for int8.
+
+    effective = double(input_scale) * double(filter_scale[c]) / double(output_scale),
+    the per-tensor filter scale broadcast over the channels.
+    """
+    in_scale, _ = activation_scale(inp)
+    out_scale, out_zp = activation_scale(out)
+    scales = filt.quant.scale
+    if len(scales) not in (1, channels):
+        raise UnsupportedOp(f"{op.kind}: filter has {len(scales)} scales for {channels} output channels")
+    pairs = [quantize_multiplier(in_scale * scales[c if len(scales) > 1 else 0] / out_scale) for c in range(channels)]
+    lo, hi = activation_range(act, out_scale, out_zp, DType.INT8)
+    return Requant(tuple(m for m, _ in pairs), tuple(s for _, s in pairs), lo, hi)
+
+
+def bias_values(graph: Graph, op: Op, slot: int, channels: int) -> np.ndarray | None:
+    """The constant int32 bias as int64 values, zeros when absent; None if not constant."""
+    tid = op.input(slot)
+    if tid == ABSENT:
+        return np.zeros(channels, np.int64)
+    t = graph.tensor(tid)
+    if t.dtype != DType.INT32:
+        raise UnsupportedOp(f"{op.kind}: bias {t.name!r} is {t.dtype.name}; only int32 bias is supported")
+    if t.num_elements != channels:
+        raise UnsupportedOp(f"{op.kind}: bias {t.name!r} has {t.num_elements} values for {channels} channels")
+    return None if t.data is None else t.data.reshape(-1).astype(np.int64)
+
+
+def bias_arg(graph: Graph, op: Op, slot: int, channels: int):
+    """The bias kernel argument: the tensor itself, or zeros when absent."""
+    tid = op.input(slot)
+    if tid == ABSENT:
+        return ConstArray("int32_t", (0,) * channels)
+    bias_values(graph, op, slot, channels)  # checks type and size
+    return TensorArg(tid)
+
+
+def folded_bias(op: Op, bias: np.ndarray | None, weight_sums: np.ndarray | None, input_offset: int,
+                depth: int) -> ConstArray | None:
+    """bias + input_offset * sum(w) per channel, or None where folding is not exact.
+
+    `depth` is the number of products per output (kh * kw * in_c for conv).
+    Folding is refused when bias or weights are not constant, or when the
+    folded bias plus any window's sum(x * w) could leave int32.
+    """
+    if bias is None or weight_sums is None:
+        return None
+    folded = bias + input_offset * weight_sums
+    if int(np.abs(folded).max(initial=0)) + depth * _MAX_PRODUCT > INT32_MAX:
+        return None
+    return ConstArray("int32_t", tuple(int(v) for v in folded))
+
+
+def check_depth(op: Op, bias: np.ndarray | None, depth: int) -> None:
+    """Refuse ops whose TFLM accumulator itself could overflow int32."""
+    worst = int(np.abs(bias).max(initial=0)) if bias is not None else 0
+    if worst + depth * _MAX_OFFSET_PRODUCT > INT32_MAX:
+        raise UnsupportedOp(f"{op.kind}: accumulation depth {depth} could overflow the int32 accumulator")
+
+
+def geometry(op: Op, in_hw: tuple[int, int], out_hw: tuple[int, int], k_hw: tuple[int, int],
+             stride: tuple[int, int], dilation: tuple[int, int], padding: Padding) -> tuple[int, int]:
+    """(pad_top, pad_left) by TFLite's rules, after checking the output size."""
+    pads = []
+    for axis, name in ((0, "height"), (1, "width")):
+        expect = out_size(padding, in_hw[axis], k_hw[axis], stride[axis], dilation[axis])
+        if expect != out_hw[axis]:
+            raise UnsupportedOp(f"{op.kind}: output {name} {out_hw[axis]} but {padding.name} padding gives {expect}")
+        pads.append(pad_before_after(padding, in_hw[axis], k_hw[axis], stride[axis], dilation[axis])[0])
+    return pads[0], pads[1]
+
+
+def requant_args(rq: Requant) -> tuple[ConstArray, ConstArray]:
+    return ConstArray("int32_t", rq.multipliers), ConstArray("int32_t", rq.shifts)

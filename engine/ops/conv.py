@@ -1,0 +1,50 @@
+"""CONV_2D (int8) -> te_conv1x1_s8 (pointwise) or te_conv2d_s8 (general).
+
+Constants follow TFLM's conv Prepare (see _conv_common); the input zero point
+is folded into the bias where exact (te_conv.h).
+"""
+
+from __future__ import annotations
+
+from engine.lowering import Call, LowerOptions, TensorArg, UnsupportedOp, lowering
+from engine.ops import _conv_common as cc
+from tflite_bridge.ir import Graph, Op
+
+
+@lowering("CONV_2D")
+def lower_conv2d(graph: Graph, op: Op, options: LowerOptions) -> Call:
+    a = op.attrs
+    inp = cc.int8_tensor(graph, op, 0, "input")
+    filt = cc.int8_tensor(graph, op, 1, "filter")
+    out = cc.int8_tensor(graph, op, 0, "output", outputs=True)
+    in_h, in_w, in_c = cc.batch_one(op, inp)
+    out_h, out_w, out_c = cc.batch_one(op, out)
+    if len(filt.shape) != 4 or filt.shape[0] != out_c:
+        raise UnsupportedOp(f"CONV_2D: filter shape {filt.shape} does not match {out_c} output channels")
+    _, k_h, k_w, k_c = filt.shape
+    if k_c != in_c:
+        raise UnsupportedOp(f"CONV_2D: grouped convolution (filter depth {k_c}, input depth {in_c})")
+    depth = k_h * k_w * in_c
+    bias = cc.bias_values(graph, op, 2, out_c)
+    cc.check_depth(op, bias, depth)
+    pad_top, pad_left = cc.geometry(op, (in_h, in_w), (out_h, out_w), (k_h, k_w), (a.stride_h, a.stride_w),
+                                    (a.dilation_h_factor, a.dilation_w_factor), a.padding)
+    _, in_zp = cc.activation_scale(inp)
+    _, out_zp = cc.activation_scale(out)
+    rq = cc.conv_requant(op, inp, filt, out, out_c, a.fused_activation_function)
+    mult, shift = cc.requant_args(rq)
+    sums = None if filt.data is None else filt.data.reshape(out_c, -1).astype("int64").sum(axis=1)
+    folded = cc.folded_bias(op, bias, sums, -in_zp, depth)
+    pointwise = (k_h, k_w, a.stride_h, a.stride_w, pad_top, pad_left) == (1, 1, 1, 1, 0, 0)
+    if pointwise and folded is not None and (out_h, out_w) == (in_h, in_w):
+        args = (TensorArg(inp.id), in_h * in_w, in_c, TensorArg(filt.id), folded, TensorArg(out.id), out_c,
+                out_zp, mult, shift, 1, rq.act_min, rq.act_max)
+        return Call("te_conv1x1_s8", args, ("te_conv",))
+    args = (
+        TensorArg(inp.id), in_h, in_w, in_c, TensorArg(filt.id), k_h, k_w,
+        cc.bias_arg(graph, op, 2, out_c), 0 if folded is None else folded,
+        TensorArg(out.id), out_h, out_w, out_c,
+        a.stride_h, a.stride_w, a.dilation_h_factor, a.dilation_w_factor, pad_top, pad_left,
+        -in_zp, out_zp, mult, shift, rq.act_min, rq.act_max,
+    )
+    return Call("te_conv2d_s8", args, ("te_conv",))

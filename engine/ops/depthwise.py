@@ -1,0 +1,49 @@
+"""DEPTHWISE_CONV_2D (int8) -> te_depthwise_s8, or its in-place variant.
+
+The in-place variant (te_depthwise_inplace_s8) is offered when options allow
+it, the depth multiplier is 1 and the output is no larger than the input; the
+memory analysis accepts it only where the input dies at this op.
+"""
+
+from __future__ import annotations
+
+from engine.lowering import Call, LowerOptions, ScratchArg, TensorArg, UnsupportedOp, lowering
+from engine.ops import _conv_common as cc
+from tflite_bridge.ir import Graph, Op
+
+
+@lowering("DEPTHWISE_CONV_2D")
+def lower_depthwise(graph: Graph, op: Op, options: LowerOptions) -> Call:
+    a = op.attrs
+    inp = cc.int8_tensor(graph, op, 0, "input")
+    filt = cc.int8_tensor(graph, op, 1, "filter")
+    out = cc.int8_tensor(graph, op, 0, "output", outputs=True)
+    in_h, in_w, in_c = cc.batch_one(op, inp)
+    out_h, out_w, out_c = cc.batch_one(op, out)
+    if len(filt.shape) != 4 or filt.shape[0] != 1 or filt.shape[3] != out_c:
+        raise UnsupportedOp(f"DEPTHWISE_CONV_2D: filter shape {filt.shape} for {out_c} output channels")
+    _, k_h, k_w, _ = filt.shape
+    multiplier = out_c // in_c
+    if multiplier * in_c != out_c or a.depth_multiplier != multiplier:
+        raise UnsupportedOp(f"DEPTHWISE_CONV_2D: {in_c} -> {out_c} channels with depth_multiplier {a.depth_multiplier}")
+    bias = cc.bias_values(graph, op, 2, out_c)
+    cc.check_depth(op, bias, k_h * k_w)
+    pad_top, pad_left = cc.geometry(op, (in_h, in_w), (out_h, out_w), (k_h, k_w), (a.stride_h, a.stride_w),
+                                    (a.dilation_h_factor, a.dilation_w_factor), a.padding)
+    _, in_zp = cc.activation_scale(inp)
+    _, out_zp = cc.activation_scale(out)
+    rq = cc.conv_requant(op, inp, filt, out, out_c, a.fused_activation_function)
+    mult, shift = cc.requant_args(rq)
+    sums = None if filt.data is None else filt.data.reshape(-1, out_c).astype("int64").sum(axis=0)
+    folded = cc.folded_bias(op, bias, sums, -in_zp, k_h * k_w)
+    strides = (a.stride_h, a.stride_w, a.dilation_h_factor, a.dilation_w_factor, pad_top, pad_left)
+    tail = (-in_zp, out_zp, mult, shift, rq.act_min, rq.act_max)
+    bias_args = (cc.bias_arg(graph, op, 2, out_c), 0 if folded is None else folded)
+    if options.inplace and multiplier == 1 and out_h * out_w <= in_h * in_w:
+        args = (TensorArg(inp.id), in_h, in_w, in_c, TensorArg(filt.id), k_h, k_w, *bias_args,
+                TensorArg(out.id), out_h, out_w, *strides, *tail, ScratchArg())
+        return Call("te_depthwise_inplace_s8", args, ("te_depthwise",), scratch_bytes=out_h * out_w,
+                    alias=(0, 0), alias_bytes=max(inp.nbytes, out.nbytes))
+    args = (TensorArg(inp.id), in_h, in_w, in_c, TensorArg(filt.id), k_h, k_w, multiplier, *bias_args,
+            TensorArg(out.id), out_h, out_w, *strides, *tail)
+    return Call("te_depthwise_s8", args, ("te_depthwise",))
