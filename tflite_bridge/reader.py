@@ -302,7 +302,8 @@ class _Reader:
         return _attrs_from_options(cls, obj, lambda m: self.fail(f"op {i} ({kind}): {m}"))
 
     def opaque(self, o, kind, code, type_code, table) -> A.OpaqueAttrs:
-        options_type = _OPTIONS_NAMES.get(type_code, "")
+        # No options table is "" (OpaqueAttrs' default), not the schema's "NONE".
+        options_type = _OPTIONS_NAMES.get(type_code, "") if type_code else ""
         options: tuple = ()
         if type_code and table is not None and options_type:
             options_t = getattr(schema, options_type + "T", None)

@@ -234,7 +234,7 @@ def _options(op: Op, fail) -> tuple[int, object]:
 
 
 def _opaque_options(attrs: A.OpaqueAttrs, fail) -> tuple[int, object]:
-    if not attrs.options_type:
+    if attrs.options_type in ("", "NONE"):
         if attrs.options:
             raise fail("opaque attrs carry option fields but no options type")
         return 0, None
