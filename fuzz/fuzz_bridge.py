@@ -26,7 +26,6 @@ import signal
 import sys
 import time
 import traceback
-from typing import Optional
 
 from hypothesis import HealthCheck, Phase, given, seed, settings
 from hypothesis import strategies as st
@@ -34,13 +33,29 @@ from hypothesis import strategies as st
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tflite_bridge import BridgeError, read, verify, write  # noqa: E402
-from tflite_bridge.cli import summarise  # noqa: E402
+from tflite_bridge import BridgeError, read, verify, write
+from tflite_bridge.cli import summarise
 
 MODELS_DIR = ROOT.parent / "shared" / "models"
 # Flatbuffer offsets and lengths are 32-bit words: their boundary values are
 # where parsers go wrong, so word overwrites draw from these half the time.
-INTERESTING_WORDS = (0, 1, 2, 3, 4, 7, 8, 0x7F, 0x80, 0xFF, 0xFFFF, 0x7FFFFFFF, 0x80000000, 0xFFFFFFFF, 0xFFFFFFFE)
+INTERESTING_WORDS = (
+    0,
+    1,
+    2,
+    3,
+    4,
+    7,
+    8,
+    0x7F,
+    0x80,
+    0xFF,
+    0xFFFF,
+    0x7FFFFFFF,
+    0x80000000,
+    0xFFFFFFFF,
+    0xFFFFFFFE,
+)
 
 
 class CaseTimeout(BaseException):
@@ -85,7 +100,13 @@ def mutations(n_models: int):
         st.tuples(st.just("insert"), pos, st.binary(min_size=1, max_size=16)),
         st.tuples(st.just("delete"), pos, st.integers(1, 64)),
         st.tuples(st.just("truncate"), pos),
-        st.tuples(st.just("splice"), pos, st.integers(0, n_models - 1), pos, st.integers(1, 4096)),
+        st.tuples(
+            st.just("splice"),
+            pos,
+            st.integers(0, n_models - 1),
+            pos,
+            st.integers(1, 4096),
+        ),
     )
     return st.lists(one, min_size=1, max_size=8)
 
@@ -162,8 +183,15 @@ def _on_alarm(signum, frame):
     raise CaseTimeout()
 
 
-def fuzz(cases: int, seed_value: int, models_dir: pathlib.Path = MODELS_DIR, time_limit: float = 2.0,
-         rss_limit_mb: float = 2048, crash_dir: Optional[pathlib.Path] = None, progress: bool = False) -> Summary:
+def fuzz(
+    cases: int,
+    seed_value: int,
+    models_dir: pathlib.Path = MODELS_DIR,
+    time_limit: float = 2.0,
+    rss_limit_mb: float = 2048,
+    crash_dir: pathlib.Path | None = None,
+    progress: bool = False,
+) -> Summary:
     """Run `cases` mutated models through the bridge; return the counts.
 
     Crashes are recorded (and their inputs saved to `crash_dir`), not raised,
@@ -175,8 +203,13 @@ def fuzz(cases: int, seed_value: int, models_dir: pathlib.Path = MODELS_DIR, tim
     summary = Summary()
     old_handler = signal.signal(signal.SIGALRM, _on_alarm)
 
-    @settings(max_examples=cases, database=None, deadline=None, phases=[Phase.generate],
-              suppress_health_check=list(HealthCheck))
+    @settings(
+        max_examples=cases,
+        database=None,
+        deadline=None,
+        phases=[Phase.generate],
+        suppress_health_check=list(HealthCheck),
+    )
     @seed(seed_value)
     @given(st.integers(0, len(models) - 1), mutations(len(models)))
     def one_case(model_index, muts):
@@ -189,9 +222,16 @@ def fuzz(cases: int, seed_value: int, models_dir: pathlib.Path = MODELS_DIR, tim
             check(data, summary)
         except CaseTimeout:
             _record(summary, "timeout", f"over {time_limit}s", data, crash_dir)
-        except Exception as e:  # the point of the fuzzer: anything but BridgeError is a bug
+        # Any exception but BridgeError is the bug this fuzzer hunts.
+        except Exception as e:  # noqa: BLE001
             where = traceback.extract_tb(e.__traceback__)[-1]
-            _record(summary, type(e).__name__, f"{e} at {where.filename}:{where.lineno}", data, crash_dir)
+            _record(
+                summary,
+                type(e).__name__,
+                f"{e} at {where.filename}:{where.lineno}",
+                data,
+                crash_dir,
+            )
         finally:
             signal.setitimer(signal.ITIMER_REAL, 0)
         elapsed = time.perf_counter() - start
@@ -201,7 +241,13 @@ def fuzz(cases: int, seed_value: int, models_dir: pathlib.Path = MODELS_DIR, tim
         if summary.peak_rss_mb > rss_limit_mb and not summary.over_rss:
             # The peak only grows: report the first case that pushed it over.
             summary.over_rss = True
-            _record(summary, "memory", f"peak RSS {summary.peak_rss_mb:.0f} MB", data, crash_dir)
+            _record(
+                summary,
+                "memory",
+                f"peak RSS {summary.peak_rss_mb:.0f} MB",
+                data,
+                crash_dir,
+            )
         if progress and summary.cases % 1000 == 0:
             print(summary.line(), file=sys.stderr, flush=True)
 
@@ -212,7 +258,13 @@ def fuzz(cases: int, seed_value: int, models_dir: pathlib.Path = MODELS_DIR, tim
     return summary
 
 
-def _record(summary: Summary, what: str, message: str, data: bytes, crash_dir: Optional[pathlib.Path]) -> None:
+def _record(
+    summary: Summary,
+    what: str,
+    message: str,
+    data: bytes,
+    crash_dir: pathlib.Path | None,
+) -> None:
     digest = hashlib.sha1(data).hexdigest()[:12]
     summary.crashes.append((what, message, digest))
     if crash_dir is not None:
@@ -225,13 +277,22 @@ def main(argv=None) -> int:
     parser.add_argument("--cases", type=int, default=10_000)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--models-dir", type=pathlib.Path, default=MODELS_DIR)
-    parser.add_argument("--time-limit", type=float, default=2.0, help="seconds per case")
+    parser.add_argument(
+        "--time-limit", type=float, default=2.0, help="seconds per case"
+    )
     parser.add_argument("--rss-limit-mb", type=float, default=2048)
     parser.add_argument("--crash-dir", type=pathlib.Path, default=None)
     parser.add_argument("--progress", action="store_true")
     args = parser.parse_args(argv)
-    summary = fuzz(args.cases, args.seed, args.models_dir, args.time_limit, args.rss_limit_mb,
-                   args.crash_dir, args.progress)
+    summary = fuzz(
+        args.cases,
+        args.seed,
+        args.models_dir,
+        args.time_limit,
+        args.rss_limit_mb,
+        args.crash_dir,
+        args.progress,
+    )
     for what, message, digest in summary.crashes[:20]:
         print(f"crash: {what}: {message} [{digest}]")
     for kind, count in summary.errors.most_common(8):

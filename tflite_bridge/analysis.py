@@ -35,7 +35,9 @@ def tensor_bytes(t: Tensor) -> int:
     try:
         itemsize = t.dtype.itemsize
     except BridgeError:
-        raise BridgeError(f"tensor {t.id} ({t.name!r}) is {t.dtype.name}, whose size is unknown") from None
+        raise BridgeError(
+            f"tensor {t.id} ({t.name!r}) is {t.dtype.name}, whose size is unknown"
+        ) from None
     return math.prod(t.shape) * itemsize
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from typing import Optional, Sequence
+from collections.abc import Sequence
 
 from tflite_bridge import analysis
 from tflite_bridge.ir import ABSENT, BridgeError, Graph, Tensor, verify
@@ -18,8 +18,16 @@ from tflite_bridge.reader import read
 
 EXIT_BAD_INPUT = 2
 
-_SHORT_DTYPES = {"INT8": "i8", "UINT8": "u8", "INT16": "i16", "INT32": "i32", "INT64": "i64",
-                 "FLOAT32": "f32", "FLOAT16": "f16", "BOOL": "bool"}
+_SHORT_DTYPES = {
+    "INT8": "i8",
+    "UINT8": "u8",
+    "INT16": "i16",
+    "INT32": "i32",
+    "INT64": "i64",
+    "FLOAT32": "f32",
+    "FLOAT16": "f16",
+    "BOOL": "bool",
+}
 
 
 def run() -> None:
@@ -30,10 +38,13 @@ def run() -> None:
 def main(argv: Sequence[str]) -> int:
     """Parse `argv`, print the report for the model; return the exit status."""
     parser = argparse.ArgumentParser(
-        prog="tflite-bridge", description="Per-op summary of a .tflite model: shapes, quantisation, MACs, memory."
+        prog="tflite-bridge",
+        description="Per-op summary of a .tflite model: shapes, quantisation, MACs, memory.",
     )
     parser.add_argument("model", help="path to a .tflite file")
-    parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    parser.add_argument(
+        "--json", action="store_true", help="print JSON instead of a table"
+    )
     args = parser.parse_args(argv)
     try:
         graph = read(args.model)
@@ -83,7 +94,11 @@ def summarise(graph: Graph) -> dict:
 def _tensor_json(t: Tensor) -> dict:
     quant = None
     if t.quant is not None:
-        quant = {"scale": list(t.quant.scale), "zero_point": list(t.quant.zero_point), "axis": t.quant.axis}
+        quant = {
+            "scale": list(t.quant.scale),
+            "zero_point": list(t.quant.zero_point),
+            "axis": t.quant.axis,
+        }
     return {
         "id": t.id,
         "name": t.name,
@@ -98,21 +113,39 @@ def _tensor_json(t: Tensor) -> dict:
 def format_table(report: dict) -> str:
     """The report as an aligned text table with a totals line."""
     tensors = report["tensors"]
-    header = ("#", "op", "v", "inputs", "outputs", "quant (in / weights / out)", "MACs", "weight B", "live B")
+    header = (
+        "#",
+        "op",
+        "v",
+        "inputs",
+        "outputs",
+        "quant (in / weights / out)",
+        "MACs",
+        "weight B",
+        "live B",
+    )
     rows = [header]
     for o in report["ops"]:
-        rows.append((
-            str(o["index"]), o["op"], str(o["version"]),
-            ", ".join(_tensor_cell(tensors, t) for t in o["inputs"]),
-            ", ".join(_tensor_cell(tensors, t) for t in o["outputs"]),
-            _quant_cell(tensors, o),
-            f"{o['macs']:,}", f"{o['weight_bytes']:,}", f"{o['live_bytes']:,}",
-        ))
+        rows.append(
+            (
+                str(o["index"]),
+                o["op"],
+                str(o["version"]),
+                ", ".join(_tensor_cell(tensors, t) for t in o["inputs"]),
+                ", ".join(_tensor_cell(tensors, t) for t in o["outputs"]),
+                _quant_cell(tensors, o),
+                f"{o['macs']:,}",
+                f"{o['weight_bytes']:,}",
+                f"{o['live_bytes']:,}",
+            )
+        )
     widths = [max(len(r[c]) for r in rows) for c in range(len(header))]
     numeric = {0, 2, 6, 7, 8}
     lines = [
-        "  ".join(cell.rjust(w) if c in numeric else cell.ljust(w) for c, (cell, w) in enumerate(zip(r, widths)))
-        .rstrip()
+        "  ".join(
+            cell.rjust(w) if c in numeric else cell.ljust(w)
+            for c, (cell, w) in enumerate(zip(r, widths))
+        ).rstrip()
         for r in rows
     ]
     lines.insert(1, "-" * len(lines[0]))
@@ -139,7 +172,7 @@ def _quant_cell(tensors: list, op: dict) -> str:
     return " / ".join(_quant_text(t) for t in (act, weight, out))
 
 
-def _quant_text(t: Optional[dict]) -> str:
+def _quant_text(t: dict | None) -> str:
     if t is None or t["quant"] is None:
         return "-"
     q = t["quant"]

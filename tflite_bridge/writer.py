@@ -13,7 +13,6 @@ from __future__ import annotations
 import dataclasses
 import enum
 import struct
-from typing import Optional
 
 import flatbuffers
 import numpy as np
@@ -27,7 +26,9 @@ SCHEMA_VERSION = 3
 BUFFER_ALIGNMENT = 16  # TFLite's own kBufferAlignment; enough for any C type
 # Builtin codes >= this go only in `builtin_code`; the byte-wide deprecated
 # field then holds PLACEHOLDER_FOR_GREATER_OP_CODES (schema v3a).
-PLACEHOLDER_FOR_GREATER_OP_CODES = schema.BuiltinOperator.PLACEHOLDER_FOR_GREATER_OP_CODES
+PLACEHOLDER_FOR_GREATER_OP_CODES = (
+    schema.BuiltinOperator.PLACEHOLDER_FOR_GREATER_OP_CODES
+)
 
 # TFLM's metadata entry for an offline memory plan (micro_allocation_info.cc):
 # int32 words [version, subgraph, num_offsets, offset per tensor...], where an
@@ -61,7 +62,9 @@ def write(graph: Graph) -> bytes:
         root = model.Pack(builder)
         builder.Finish(root, file_identifier=FILE_IDENTIFIER)
     except _PACK_ERRORS as e:
-        raise BridgeError(f"cannot serialise graph {graph.name!r}: {type(e).__name__}: {e}") from None
+        raise BridgeError(
+            f"cannot serialise graph {graph.name!r}: {type(e).__name__}: {e}"
+        ) from None
     return bytes(builder.Output())
 
 
@@ -82,14 +85,16 @@ def with_offline_plan(graph: Graph, offsets: list[int]) -> Graph:
         )
     for i, off in enumerate(offsets):
         if not ONLINE_PLANNED <= off < 2**31:
-            raise BridgeError(f"offline plan offset {off} for tensor {i} is not -1 or a valid int32 offset")
+            raise BridgeError(
+                f"offline plan offset {off} for tensor {i} is not -1 or a valid int32 offset"
+            )
     words = [OFFLINE_PLAN_VERSION, 0, len(offsets), *offsets]
     entry = (OFFLINE_PLAN_METADATA, np.asarray(words, dtype="<i4").tobytes())
     rest = tuple(m for m in graph.metadata if m[0] != OFFLINE_PLAN_METADATA)
     return dataclasses.replace(graph, metadata=rest + (entry,))
 
 
-def offline_plan(graph: Graph) -> Optional[tuple[int, ...]]:
+def offline_plan(graph: Graph) -> tuple[int, ...] | None:
     """The per-tensor offsets of the graph's offline plan entry, or None.
 
     Raises:
@@ -99,7 +104,9 @@ def offline_plan(graph: Graph) -> Optional[tuple[int, ...]]:
     if raw is None:
         return None
     if len(raw) % 4 or len(raw) < 12:
-        raise BridgeError(f"{OFFLINE_PLAN_METADATA} entry has {len(raw)} bytes, not 12 + 4n")
+        raise BridgeError(
+            f"{OFFLINE_PLAN_METADATA} entry has {len(raw)} bytes, not 12 + 4n"
+        )
     version, subgraph, count, *offsets = np.frombuffer(raw, dtype="<i4").tolist()
     if version != OFFLINE_PLAN_VERSION or subgraph != 0 or count != len(offsets):
         raise BridgeError(
@@ -151,10 +158,14 @@ def _model(graph: Graph) -> schema.ModelT:
     sub.name = graph.name
     model = schema.ModelT()
     model.version = SCHEMA_VERSION
-    model.operatorCodes = [_operator_code(*key) for key in codes]  # dicts keep insertion order
+    model.operatorCodes = [
+        _operator_code(*key) for key in codes
+    ]  # dicts keep insertion order
     model.subgraphs = [sub]
     model.description = graph.description
-    model.metadata = [_metadata(name, add_buffer(value)) for name, value in graph.metadata]
+    model.metadata = [
+        _metadata(name, add_buffer(value)) for name, value in graph.metadata
+    ]
     model.buffers = buffers
     return model
 
@@ -198,7 +209,9 @@ def _operator_code(kind: str, version: int, custom_code: str) -> schema.Operator
 
 def _operator(graph: Graph, i: int, op: Op, codes: dict) -> schema.OperatorT:
     if op.kind not in _BUILTIN_CODES:
-        raise BridgeError(f"op {i} ({op.kind} v{op.version}): no TFLite builtin has this name")
+        raise BridgeError(
+            f"op {i} ({op.kind} v{op.version}): no TFLite builtin has this name"
+        )
     n = len(graph.tensors)
     for t in op.inputs + op.outputs:
         if t != ABSENT and not 0 <= t < n:
@@ -209,7 +222,7 @@ def _operator(graph: Graph, i: int, op: Op, codes: dict) -> schema.OperatorT:
     o.opcodeIndex = codes.setdefault(key, len(codes))
     o.inputs = list(op.inputs)
     o.outputs = list(op.outputs)
-    fail = lambda m: BridgeError(f"op {i} ({op.kind} v{op.version}): {m}")  # noqa: E731
+    fail = lambda m: BridgeError(f"op {i} ({op.kind} v{op.version}): {m}")
     o.builtinOptionsType, o.builtinOptions = _options(op, fail)
     if isinstance(op.attrs, A.OpaqueAttrs) and op.attrs.custom_options:
         o.customOptions = np.frombuffer(op.attrs.custom_options, dtype=np.uint8)
@@ -261,4 +274,3 @@ def _raw(value):
     if isinstance(value, tuple):
         return [_raw(v) for v in value]
     return value
-

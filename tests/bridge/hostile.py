@@ -44,7 +44,9 @@ def shared_shape(copies: int, rank: int) -> bytes:
     schema.BufferStart(b)
     empty = schema.BufferEnd(b)
     buffers = _offsets(b, schema.ModelStartBuffersVector, [empty])
-    return _finish(b, _offsets(b, schema.SubGraphStartTensorsVector, [tensor] * copies), buffers)
+    return _finish(
+        b, _offsets(b, schema.SubGraphStartTensorsVector, [tensor] * copies), buffers
+    )
 
 
 def _finish(b, tensors, buffers) -> bytes:

@@ -7,8 +7,7 @@ import pytest
 
 from tests.bridge import tflm
 from tests.conftest import INT8_MODELS
-from tflite_bridge import DType, Graph, Op, Tensor, read, write
-from tflite_bridge import analysis
+from tflite_bridge import DType, Graph, Op, Tensor, analysis, read, write
 from tflite_bridge import attrs as A
 from tflite_bridge.conventions import out_size, pad_before_after
 
@@ -30,7 +29,11 @@ def test_kws_macs_and_weights_by_hand():
     # weights + int32 biases: conv 64x10x4x1; dw 3x3x64; pw 64x64; FC 12x64; RESHAPE's int32[2] shape.
     conv, dw, pw, fc = 2560 + 256, 576 + 256, 4096 + 256, 768 + 48
     assert analysis.total_weight_bytes(graph) == conv + 4 * (dw + pw) + fc + 8
-    assert [analysis.op_macs(graph, i) for i in (0, 1, 2)] == [out * 40, out * 9, out * 64]
+    assert [analysis.op_macs(graph, i) for i in (0, 1, 2)] == [
+        out * 40,
+        out * 9,
+        out * 64,
+    ]
 
 
 def _t(i, shape, constant=False, dtype=DType.INT8):
@@ -40,8 +43,14 @@ def _t(i, shape, constant=False, dtype=DType.INT8):
 
 def test_transpose_conv_and_batch_matmul_macs():
     tensors = (
-        _t(0, (4,), True, DType.INT32), _t(1, (8, 3, 3, 4), True), _t(2, (1, 5, 5, 4)), _t(3, (1, 10, 10, 8)),
-        _t(4, (1, 6, 7)), _t(5, (1, 7, 9)), _t(6, (1, 6, 9)), _t(7, (1, 7, 6)),
+        _t(0, (4,), True, DType.INT32),
+        _t(1, (8, 3, 3, 4), True),
+        _t(2, (1, 5, 5, 4)),
+        _t(3, (1, 10, 10, 8)),
+        _t(4, (1, 6, 7)),
+        _t(5, (1, 7, 9)),
+        _t(6, (1, 6, 9)),
+        _t(7, (1, 7, 6)),
     )
     tconv = A.TransposeConvAttrs(padding=A.Padding.SAME, stride_w=2, stride_h=2)
     ops = (
@@ -50,14 +59,22 @@ def test_transpose_conv_and_batch_matmul_macs():
         Op("BATCH_MATMUL", 1, (7, 5), (6,), A.BatchMatMulAttrs(adj_x=True)),
     )
     graph = Graph(tensors, ops, (2, 4, 7), (3, 6))
-    assert analysis.op_macs(graph, 0) == 5 * 5 * 4 * 3 * 3 * 8  # each input element: a 3x3x8 patch
+    assert (
+        analysis.op_macs(graph, 0) == 5 * 5 * 4 * 3 * 3 * 8
+    )  # each input element: a 3x3x8 patch
     assert analysis.op_macs(graph, 1) == 6 * 9 * 7
     assert analysis.op_macs(graph, 2) == 6 * 9 * 7
 
 
 def _chain_with_skip() -> Graph:
     """x(100) -> a(200) -> b(300) -> c = ADD(a, b)(50); weights w shared by ops 0 and 1."""
-    tensors = (_t(0, (100,)), _t(1, (200,)), _t(2, (300,)), _t(3, (50,)), _t(4, (10,), constant=True))
+    tensors = (
+        _t(0, (100,)),
+        _t(1, (200,)),
+        _t(2, (300,)),
+        _t(3, (50,)),
+        _t(4, (10,), constant=True),
+    )
     fc = A.FullyConnectedAttrs()
     ops = (
         Op("FULLY_CONNECTED", 1, (0, 4, -1), (1,), fc),
@@ -101,7 +118,9 @@ def test_pad_before_after_values(args, expected):
     assert pad_before_after(args[4], *args[:4]) == expected
 
 
-def _conv_in_tflm(x: np.ndarray, w: np.ndarray, stride: int, dilation: int, padding: A.Padding) -> np.ndarray:
+def _conv_in_tflm(
+    x: np.ndarray, w: np.ndarray, stride: int, dilation: int, padding: A.Padding
+) -> np.ndarray:
     """Run a float CONV_2D (1 in, 1 out channel) built through the IR in TFLM."""
     h, wd = x.shape
     kh, kw = w.shape
@@ -114,10 +133,17 @@ def _conv_in_tflm(x: np.ndarray, w: np.ndarray, stride: int, dilation: int, padd
         Tensor(2, "b", (1,), f32, buffer=np.zeros(1, "<f4").tobytes()),
         Tensor(3, "y", (1, oh, ow, 1), f32),
     )
-    attrs = A.Conv2DAttrs(padding=padding, stride_w=stride, stride_h=stride,
-                          dilation_w_factor=dilation, dilation_h_factor=dilation)
+    attrs = A.Conv2DAttrs(
+        padding=padding,
+        stride_w=stride,
+        stride_h=stride,
+        dilation_w_factor=dilation,
+        dilation_h_factor=dilation,
+    )
     graph = Graph(tensors, (Op("CONV_2D", 1, (0, 1, 2), (3,), attrs),), (0,), (3,))
-    return tflm.run(write(graph), [x.reshape(1, h, wd, 1).astype(np.float32)])[0][0].reshape(oh, ow)
+    return tflm.run(write(graph), [x.reshape(1, h, wd, 1).astype(np.float32)])[0][
+        0
+    ].reshape(oh, ow)
 
 
 def _conv_with_explicit_padding(x, w, stride, dilation, padding):
@@ -125,7 +151,10 @@ def _conv_with_explicit_padding(x, w, stride, dilation, padding):
     top, bottom = pad_before_after(padding, h, kh, stride, dilation)
     left, right = pad_before_after(padding, wd, kw, stride, dilation)
     xp = np.pad(x, ((top, bottom), (left, right)))
-    oh, ow = out_size(padding, h, kh, stride, dilation), out_size(padding, wd, kw, stride, dilation)
+    oh, ow = (
+        out_size(padding, h, kh, stride, dilation),
+        out_size(padding, wd, kw, stride, dilation),
+    )
     y = np.zeros((oh, ow))
     for ky in range(kh):
         for kx in range(kw):

@@ -48,14 +48,18 @@ def test_shared_model_reads_and_verifies(path):
 def test_readme_table_parses():
     table = readme_op_table()
     assert set(table) == {p.name for p in INT8_MODELS.values()}
-    assert table["mlperf_ad01_int8.tflite"] == collections.Counter({"FULLY_CONNECTED": 10})
+    assert table["mlperf_ad01_int8.tflite"] == collections.Counter(
+        {"FULLY_CONNECTED": 10}
+    )
 
 
 @pytest.mark.parametrize("name", sorted(readme_op_table()))
 def test_json_op_list_matches_readme(name, capsys):
     assert cli_main([str(MODELS / name), "--json"]) == 0
     report = json.loads(capsys.readouterr().out)
-    assert collections.Counter(op["op"] for op in report["ops"]) == readme_op_table()[name]
+    assert (
+        collections.Counter(op["op"] for op in report["ops"]) == readme_op_table()[name]
+    )
     assert [op["index"] for op in report["ops"]] == list(range(len(report["ops"])))
 
 
@@ -64,9 +68,13 @@ def test_per_channel_axis_is_read():
     for op in graph.ops:
         weights = graph.tensors[op.inputs[1]] if len(op.inputs) > 1 else None
         if op.kind == "CONV_2D":
-            assert weights.quant.axis == 0 and len(weights.quant.scale) == weights.shape[0]
+            assert (
+                weights.quant.axis == 0 and len(weights.quant.scale) == weights.shape[0]
+            )
         elif op.kind == "DEPTHWISE_CONV_2D":
-            assert weights.quant.axis == 3 and len(weights.quant.scale) == weights.shape[3]
+            assert (
+                weights.quant.axis == 3 and len(weights.quant.scale) == weights.shape[3]
+            )
         elif op.kind == "FULLY_CONNECTED":
             assert weights.quant.axis is None
 
@@ -105,7 +113,10 @@ def test_every_truncation_of_a_small_model_is_rejected_cleanly():
 
 @pytest.mark.parametrize(
     "make",
-    [lambda: hostile.shared_buffers(4000, 100_000), lambda: hostile.shared_shape(20_000, 20_000)],
+    [
+        lambda: hostile.shared_buffers(4000, 100_000),
+        lambda: hostile.shared_shape(20_000, 20_000),
+    ],
     ids=["shared-buffers", "shared-shape"],
 )
 def test_shared_tables_cannot_blow_up_memory(make):

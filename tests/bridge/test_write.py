@@ -10,7 +10,17 @@ from ai_edge_litert import schema_py_generated as schema
 
 from tests.bridge import tflm
 from tests.conftest import FLOAT_MODELS, INT8_MODELS, MODELS
-from tflite_bridge import BridgeError, Graph, Op, Tensor, DType, offline_plan, read, with_offline_plan, write
+from tflite_bridge import (
+    BridgeError,
+    DType,
+    Graph,
+    Op,
+    Tensor,
+    offline_plan,
+    read,
+    with_offline_plan,
+    write,
+)
 from tflite_bridge import attrs as A
 from tflite_bridge.analysis import lifetimes
 from tflite_bridge.writer import BUFFER_ALIGNMENT
@@ -28,7 +38,9 @@ def test_round_trip(path):
     assert write(read(written)) == written  # the writer is deterministic
 
 
-@pytest.mark.parametrize("path", [p for p in ALL_MODELS if p != HYBRID], ids=lambda p: p.stem)
+@pytest.mark.parametrize(
+    "path", [p for p in ALL_MODELS if p != HYBRID], ids=lambda p: p.stem
+)
 def test_written_model_runs_identically_in_tflm(path):
     original = path.read_bytes()
     graph = read(original)
@@ -39,7 +51,9 @@ def test_written_model_runs_identically_in_tflm(path):
     got = tflm.run(written, inputs, activations)
     for e, g in zip(expected, got):
         for a, b in zip(e, g):
-            assert a.dtype == b.dtype and np.array_equal(a, b)  # zero tolerance: same runtime, same kernels
+            assert a.dtype == b.dtype and np.array_equal(
+                a, b
+            )  # zero tolerance: same runtime, same kernels
 
 
 def test_hybrid_float_model_same_in_tflite_reference_kernels():
@@ -56,7 +70,10 @@ def test_hybrid_float_model_same_in_tflite_reference_kernels():
     x = rng.standard_normal((1, 49, 10, 1)).astype(np.float32)
     outputs = []
     for model in (original, written):
-        interp = Interpreter(model_content=model, experimental_op_resolver_type=OpResolverType.BUILTIN_REF)
+        interp = Interpreter(
+            model_content=model,
+            experimental_op_resolver_type=OpResolverType.BUILTIN_REF,
+        )
         interp.allocate_tensors()
         interp.set_tensor(interp.get_input_details()[0]["index"], x)
         interp.invoke()
@@ -92,15 +109,24 @@ def test_operator_codes_are_deduplicated():
 def _tiny_graph(kind: str, attrs) -> Graph:
     x = Tensor(id=0, name="x", shape=(1, 4), dtype=DType.FLOAT32)
     y = Tensor(id=1, name="y", shape=(1, 4), dtype=DType.FLOAT32)
-    return Graph(tensors=(x, y), ops=(Op(kind, 1, (0,), (1,), attrs),), inputs=(0,), outputs=(1,))
+    return Graph(
+        tensors=(x, y), ops=(Op(kind, 1, (0,), (1,), attrs),), inputs=(0,), outputs=(1,)
+    )
 
 
 def test_builtin_codes_past_126_use_the_placeholder():
-    graph = _tiny_graph("GELU", A.OpaqueAttrs(options_type="GeluOptions", options=(("approximate", True),)))
+    graph = _tiny_graph(
+        "GELU",
+        A.OpaqueAttrs(options_type="GeluOptions", options=(("approximate", True),)),
+    )
     written = write(graph)
     code = _model(written).OperatorCodes(0)
     assert code.BuiltinCode() == schema.BuiltinOperator.GELU > 127
-    assert code.DeprecatedBuiltinCode() == schema.BuiltinOperator.PLACEHOLDER_FOR_GREATER_OP_CODES == 127
+    assert (
+        code.DeprecatedBuiltinCode()
+        == schema.BuiltinOperator.PLACEHOLDER_FOR_GREATER_OP_CODES
+        == 127
+    )
     assert read(written) == graph
 
 
@@ -111,8 +137,13 @@ def test_custom_op_keeps_code_and_options():
 
 
 def test_typed_attrs_write_back_to_options():
-    attrs = A.Conv2DAttrs(padding=A.Padding.VALID, stride_w=2, stride_h=3,
-                          fused_activation_function=A.Activation.RELU6, dilation_w_factor=2)
+    attrs = A.Conv2DAttrs(
+        padding=A.Padding.VALID,
+        stride_w=2,
+        stride_h=3,
+        fused_activation_function=A.Activation.RELU6,
+        dilation_w_factor=2,
+    )
     x = Tensor(0, "x", (1, 8, 8, 1), DType.FLOAT32)
     w = Tensor(1, "w", (1, 1, 1, 1), DType.FLOAT32, buffer=np.float32([1]).tobytes())
     y = Tensor(2, "y", (1, 3, 4, 1), DType.FLOAT32)
@@ -127,8 +158,15 @@ def test_typed_attrs_write_back_to_options():
     [
         (_tiny_graph("NOT_AN_OP", A.NoAttrs()), "no TFLite builtin"),
         (_tiny_graph("ADD", A.NoAttrs()), "expected AddAttrs"),
-        (_tiny_graph("GELU", A.OpaqueAttrs(options_type="GeluOptions", options=(("aproximate", True),))),
-         "no field 'aproximate'"),
+        (
+            _tiny_graph(
+                "GELU",
+                A.OpaqueAttrs(
+                    options_type="GeluOptions", options=(("aproximate", True),)
+                ),
+            ),
+            "no field 'aproximate'",
+        ),
     ],
 )
 def test_unwritable_graphs_raise_bridge_error(graph, message):
@@ -169,7 +207,10 @@ def test_tflm_honours_offline_plans(name):
     all_online = write(with_offline_plan(graph, [-1] * len(graph.tensors)))
     explicit = write(with_offline_plan(graph, offsets))
     for model in (all_online, explicit):
-        assert all(np.array_equal(e[0], g[0]) for e, g in zip(expected, tflm.run(model, inputs)))
+        assert all(
+            np.array_equal(e[0], g[0])
+            for e, g in zip(expected, tflm.run(model, inputs))
+        )
     # Proof that TFLM really reads the plan: the stacked plan needs stacked_bytes
     # of arena, which is more than the online plan; an arena between the two
     # fits the original and not the offline-planned file.
