@@ -173,23 +173,29 @@ class ElasticBatchNormalization(keras.layers.Layer):
         """[gamma, beta, moving_mean, moving_variance] of the first `channels`, Keras BN order."""
         _check_active(self.name, "channels", channels, self.max_channels)
         weights = (self.gamma, self.beta, self.moving_mean, self.moving_variance)
-        return [tf.convert_to_tensor(w)[:channels] for w in weights]
+        return [_head(w, channels, self.max_channels) for w in weights]
 
     def call(self, inputs, training=None):
         channels = int(inputs.shape[-1])
-        gamma, beta, mean, variance = self.sliced_weights(channels)
+        _check_active(self.name, "channels", channels, self.max_channels)
+        gamma, beta = (_head(w, channels, self.max_channels) for w in (self.gamma, self.beta))
         if training:
             mean, variance = tf.nn.moments(inputs, axes=[0, 1, 2])
             self._move(self.moving_mean, mean, channels)
             self._move(self.moving_variance, variance, channels)
+        else:
+            mean, variance = (_head(w, channels, self.max_channels) for w in (self.moving_mean, self.moving_variance))
         return tf.nn.batch_normalization(inputs, mean, variance, beta, gamma, self.epsilon)
 
     def _move(self, variable, batch_value, channels: int):
-        # Assign the whole vector (updated head + untouched tail): slice-assignment is not available
-        # on distributed (ON_READ) variables.
         value = tf.convert_to_tensor(variable)
-        head = value[:channels] * self.momentum + tf.stop_gradient(batch_value) * (1.0 - self.momentum)
-        variable.assign(tf.concat([head, value[channels:]], axis=0))
+        head = _head(value, channels, self.max_channels) * self.momentum
+        head += tf.stop_gradient(batch_value) * (1.0 - self.momentum)
+        if channels < self.max_channels:
+            # Assign the whole vector (moved head + untouched tail): slice assignment is not available
+            # on distributed (ON_READ) variables.
+            head = tf.concat([head, value[channels:]], axis=0)
+        variable.assign(head)
 
     def compute_output_shape(self, input_shape):
         return tf.TensorShape(input_shape)
@@ -197,6 +203,12 @@ class ElasticBatchNormalization(keras.layers.Layer):
     def get_config(self):
         return dict(super().get_config(), max_channels=self.max_channels, momentum=self.momentum,
                     epsilon=self.epsilon)
+
+
+def _head(weight, count: int, maximum: int) -> tf.Tensor:
+    """weight[:count] (no slice op when the whole vector is active: eager training pays per op)."""
+    value = tf.convert_to_tensor(weight)
+    return value if count == maximum else value[:count]
 
 
 class ElasticDense(keras.layers.Layer):

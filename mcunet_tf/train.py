@@ -1,0 +1,235 @@
+"""Supernet training with the sandwich rule, in-place distillation, checkpoints and tf.distribute.
+
+Each step trains, on one batch, the largest subnet, the smallest subnet and `num_random` random
+subnets, sums their gradients and applies one optimizer update (BigNAS / Once-for-All sandwich rule).
+With `distill=True` the non-largest subnets learn the largest subnet's softened predictions on the same
+batch (in-place distillation) instead of the labels. The subnets of step `s` are drawn from
+`numpy.random.default_rng([seed, s])`, so every worker and a resumed run pick the same ones.
+
+The step runs eagerly inside `strategy.run`: every step uses different architectures, so a
+`tf.function` would retrace each step; gradients are still all-reduced by the strategy's own
+machinery (`optimizer.apply_gradients` in replica context). Works with the default strategy,
+`MirroredStrategy` and `MultiWorkerMirroredStrategy` (cluster from TF_CONFIG); see `make_strategy`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import shutil
+from typing import Callable
+
+os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
+
+import numpy as np  # noqa: E402
+import tensorflow as tf  # noqa: E402
+import tf_keras as keras  # noqa: E402
+from tqdm.auto import tqdm  # noqa: E402
+
+from mcunet_tf.config import SearchSpace, SubnetConfig  # noqa: E402
+from mcunet_tf.supernet import Supernet, build_supernet  # noqa: E402
+
+
+@dataclasses.dataclass(frozen=True)
+class TrainConfig:
+    """Supernet training options.
+
+    Attributes:
+        steps: total optimizer steps (a resumed run continues up to this number).
+        global_batch_size: examples per step over all replicas (a multiple of the replica count).
+        learning_rate, momentum, weight_decay: SGD settings (weight decay decoupled, as in Keras SGD).
+        num_random: random subnets per step besides the largest and the smallest.
+        distill: train the non-largest subnets on the largest subnet's predictions.
+        seed: seeds weight init and the per-step subnet choice.
+        checkpoint_dir: where checkpoints go and are resumed from (None: no checkpoints).
+        checkpoint_every: save every this many steps (and at the end).
+        max_to_keep: checkpoints kept by the CheckpointManager.
+        kernel_transform: build the supernet with Once-for-All kernel transform matrices.
+        progress: show a tqdm bar (on the chief only).
+    """
+
+    steps: int
+    global_batch_size: int
+    learning_rate: float = 0.05
+    momentum: float = 0.9
+    weight_decay: float | None = None
+    num_random: int = 2
+    distill: bool = True
+    seed: int = 0
+    checkpoint_dir: str | None = None
+    checkpoint_every: int = 100
+    max_to_keep: int = 3
+    kernel_transform: bool = False
+    progress: bool = True
+
+    def __post_init__(self):
+        for name in ("steps", "global_batch_size", "checkpoint_every", "max_to_keep"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"TrainConfig.{name} must be >= 1, got {getattr(self, name)}")
+        if self.num_random < 0:
+            raise ValueError(f"TrainConfig.num_random must be >= 0, got {self.num_random}")
+
+
+@dataclasses.dataclass(frozen=True)
+class TrainResult:
+    """What `train_supernet` returns.
+
+    Attributes:
+        supernet: the trained supernet (variables live in the strategy's scope).
+        start_step: the step training started from (> 0 after resuming).
+        losses: per trained step, the globally averaged loss of each sandwich subnet
+            (column 0: largest, 1: smallest, then the random ones).
+    """
+
+    supernet: Supernet
+    start_step: int
+    losses: np.ndarray
+
+
+def make_strategy(kind: str = "default") -> tf.distribute.Strategy:
+    """"default" (one device), "mirrored" (all local devices) or "multi_worker" (cluster from TF_CONFIG)."""
+    if kind == "default":
+        return tf.distribute.get_strategy()
+    if kind == "mirrored":
+        return tf.distribute.MirroredStrategy()
+    if kind == "multi_worker":
+        return tf.distribute.MultiWorkerMirroredStrategy()
+    raise ValueError(f"make_strategy: unknown kind {kind!r}; use 'default', 'mirrored' or 'multi_worker'")
+
+
+def sandwich_configs(space: SearchSpace, step: int, seed: int, num_random: int) -> list[SubnetConfig]:
+    """[largest, smallest, num_random random subnets] for `step`, identical on every worker."""
+    rng = np.random.default_rng([seed, step])
+    return [space.largest(), space.smallest()] + [space.sample(rng) for _ in range(num_random)]
+
+
+def subnet_loss(labels, logits, teacher_logits, global_batch_size: int) -> tf.Tensor:
+    """Cross-entropy on labels, or on the teacher's softmax when `teacher_logits` is given.
+
+    Averaged over the global batch so that summing over replicas gives the batch mean.
+    """
+    if teacher_logits is None:
+        per_example = keras.losses.sparse_categorical_crossentropy(labels, logits, from_logits=True)
+    else:
+        targets = tf.nn.softmax(tf.stop_gradient(teacher_logits))
+        per_example = keras.losses.categorical_crossentropy(targets, logits, from_logits=True)
+    return tf.nn.compute_average_loss(per_example, global_batch_size=global_batch_size)
+
+
+def _add_gradients(total, grads, variables):
+    grads = [tf.zeros_like(v) if g is None else tf.convert_to_tensor(g) for g, v in zip(grads, variables)]
+    return grads if total is None else [a + b for a, b in zip(total, grads)]
+
+
+def replica_step(supernet, optimizer, images, labels, configs, distill: bool, global_batch_size: int):
+    """One sandwich step on this replica's share of the batch; returns the per-subnet losses."""
+    variables = supernet.trainable_variables
+    total, losses, teacher = None, [], None
+    for config in configs:
+        size = (config.resolution, config.resolution)
+        inputs = images if tuple(images.shape[1:3]) == size else tf.image.resize(images, size)
+        with tf.GradientTape() as tape:
+            logits = supernet(inputs, training=True, config=config)
+            loss = subnet_loss(labels, logits, teacher, global_batch_size)
+        total = _add_gradients(total, tape.gradient(loss, variables), variables)
+        if distill and teacher is None:
+            teacher = logits  # the largest subnet runs first
+        losses.append(loss)
+    optimizer.apply_gradients(zip(total, variables))
+    return tf.stack(losses)
+
+
+def _is_chief(strategy) -> bool:
+    resolver = getattr(strategy, "cluster_resolver", None)
+    if resolver is None or not resolver.task_type:
+        return True
+    has_chief = "chief" in resolver.cluster_spec().as_dict()
+    return resolver.task_type == "chief" or (not has_chief and resolver.task_type == "worker"
+                                             and resolver.task_id == 0)
+
+
+def _write_dir(strategy, checkpoint_dir: str) -> str:
+    # Every worker must take part in saving (it reads distributed variables); non-chiefs write to a
+    # private directory that is deleted afterwards, as the tf.distribute multi-worker guide does.
+    if _is_chief(strategy):
+        return checkpoint_dir
+    return os.path.join(checkpoint_dir, f"workertemp_{strategy.cluster_resolver.task_id}")
+
+
+def _make_state(space, cfg: TrainConfig, strategy):
+    with strategy.scope():
+        tf.random.set_seed(cfg.seed)
+        supernet = build_supernet(space, kernel_transform=cfg.kernel_transform)
+        optimizer = keras.optimizers.SGD(cfg.learning_rate, momentum=cfg.momentum, weight_decay=cfg.weight_decay)
+        optimizer.build(supernet.trainable_variables)  # slots exist before restore: no deferred restore
+        step = tf.Variable(0, dtype=tf.int64, trainable=False, name="step")
+        checkpoint = tf.train.Checkpoint(supernet=supernet, optimizer=optimizer, step=step)
+    return supernet, optimizer, step, checkpoint
+
+
+def _restore(checkpoint, checkpoint_dir: str | None) -> None:
+    latest = tf.train.latest_checkpoint(checkpoint_dir) if checkpoint_dir else None
+    if latest:
+        checkpoint.restore(latest).assert_existing_objects_matched()
+
+
+def _save(manager, strategy, checkpoint_dir: str, step: int) -> None:
+    manager.save(checkpoint_number=step)
+    if not _is_chief(strategy):
+        shutil.rmtree(manager.directory, ignore_errors=True)
+
+
+def _batches(make_dataset: Callable[[], tf.data.Dataset], strategy, cfg: TrainConfig, skip: int):
+    if cfg.global_batch_size % strategy.num_replicas_in_sync:
+        raise ValueError(f"global_batch_size {cfg.global_batch_size} is not a multiple of the "
+                         f"{strategy.num_replicas_in_sync} replicas")
+
+    def dataset_fn(context: tf.distribute.InputContext) -> tf.data.Dataset:
+        dataset = make_dataset().shard(context.num_input_pipelines, context.input_pipeline_id)
+        batch = context.get_per_replica_batch_size(cfg.global_batch_size)
+        # Skipping the batches already trained on makes a resumed run see the data it would have seen.
+        return dataset.repeat().batch(batch, drop_remainder=True).skip(skip)
+
+    return iter(strategy.distribute_datasets_from_function(dataset_fn))
+
+
+def train_supernet(space: SearchSpace, make_dataset: Callable[[], tf.data.Dataset], cfg: TrainConfig,
+                   strategy: tf.distribute.Strategy | None = None) -> TrainResult:
+    """Trains a supernet of `space`, resuming from `cfg.checkpoint_dir` if it holds a checkpoint.
+
+    Args:
+        space: the search space.
+        make_dataset: returns an unbatched, finite dataset of (image, label) at the largest resolution;
+            called once per input pipeline, sharded per worker, repeated and batched here.
+        cfg: training options.
+        strategy: a tf.distribute strategy (default: the current one).
+
+    Returns:
+        A TrainResult; `losses` holds only the steps this call ran.
+    """
+    strategy = strategy or tf.distribute.get_strategy()
+    supernet, optimizer, step, checkpoint = _make_state(space, cfg, strategy)
+    _restore(checkpoint, cfg.checkpoint_dir)
+    start = int(step.numpy())
+    manager = None
+    if cfg.checkpoint_dir:
+        manager = tf.train.CheckpointManager(checkpoint, _write_dir(strategy, cfg.checkpoint_dir), cfg.max_to_keep)
+    batches = _batches(make_dataset, strategy, cfg, start)
+    losses = []
+    bar = tqdm(range(start, cfg.steps), initial=start, total=cfg.steps, desc="supernet",
+               disable=not (cfg.progress and _is_chief(strategy)))
+    for current in bar:
+        losses.append(_distributed_step(strategy, supernet, optimizer, next(batches), cfg, current))
+        step.assign(current + 1)
+        bar.set_postfix(largest=f"{losses[-1][0]:.3f}", smallest=f"{losses[-1][1]:.3f}")
+        if manager and ((current + 1) % cfg.checkpoint_every == 0 or current + 1 == cfg.steps):
+            _save(manager, strategy, cfg.checkpoint_dir, current + 1)
+    return TrainResult(supernet, start, np.asarray(losses, dtype=np.float32).reshape(-1, 2 + cfg.num_random))
+
+
+def _distributed_step(strategy, supernet, optimizer, batch, cfg: TrainConfig, current: int) -> np.ndarray:
+    configs = sandwich_configs(supernet.space, current, cfg.seed, cfg.num_random)
+    images, labels = batch
+    per_replica = strategy.run(replica_step, args=(supernet, optimizer, images, labels, configs, cfg.distill,
+                                                   cfg.global_batch_size))
+    return strategy.reduce(tf.distribute.ReduceOp.SUM, per_replica, axis=None).numpy()
