@@ -1,0 +1,90 @@
+/* Broadcasting int8 ADD / SUB / MUL; see te_elementwise.h for the shape descriptor.
+ *
+ * Arithmetic, per element (TFLM reference, double rounding throughout):
+ *  ADD/SUB: v = (x + offset) << 20 fits easily in int32 (|x + offset| <= 255);
+ *           each v is scaled by a multiplier < 1 to the common scale 2*max(s1,s2),
+ *           so the sum of two fits too; the sum is requantised to the output.
+ *  MUL:     (x1 + o1) * (x2 + o2) is at most 255 * 255 in magnitude, requantised
+ *           with the multiplier s1 * s2 / s_out (which may shift left).
+ */
+#include "te_elementwise.h"
+
+#include "te_common.h"
+
+enum { TE_BCAST_AXES = 6 };
+
+typedef struct {
+  int32_t in1_offset, in1_multiplier, in1_shift;
+  int32_t in2_offset, in2_multiplier, in2_shift;
+  int32_t left_shift, out_multiplier, out_shift, out_offset, act_min, act_max;
+  int32_t subtract; /* 1 for SUB */
+} te_add_params;
+
+typedef struct {
+  int32_t in1_offset, in2_offset, out_multiplier, out_shift, out_offset, act_min, act_max;
+} te_mul_params;
+
+static inline int8_t te_add_elem(int8_t x, int8_t y, const te_add_params *p) {
+  const int32_t shifted1 = (p->in1_offset + x) * (1 << p->left_shift);
+  const int32_t shifted2 = (p->in2_offset + y) * (1 << p->left_shift);
+  /* Multipliers are < 1 (shift <= 0): te_requantize only shifts right here. */
+  const int32_t scaled1 = te_requantize(shifted1, p->in1_multiplier, p->in1_shift);
+  const int32_t scaled2 = te_requantize(shifted2, p->in2_multiplier, p->in2_shift);
+  const int32_t raw = p->subtract ? scaled1 - scaled2 : scaled1 + scaled2;
+  const int32_t out = te_requantize(raw, p->out_multiplier, p->out_shift) + p->out_offset;
+  return te_clamp_s8(out, p->act_min, p->act_max);
+}
+
+static inline int8_t te_mul_elem(int8_t x, int8_t y, const te_mul_params *p) {
+  const int32_t product = (p->in1_offset + x) * (p->in2_offset + y);
+  const int32_t out = p->out_offset + te_requantize(product, p->out_multiplier, p->out_shift);
+  return te_clamp_s8(out, p->act_min, p->act_max);
+}
+
+/* The four-level broadcast walk, shared by every op through a macro so the
+ * element function inlines (C99 has no templates). */
+#define TE_BROADCAST_LOOP(ELEM, PARAMS)                                                          \
+  do {                                                                                           \
+    const int32_t *e = bcast, *s1 = bcast + TE_BCAST_AXES, *s2 = bcast + 2 * TE_BCAST_AXES;        \
+    int32_t i0, i1, i2, i3, i4, i5;                                                              \
+    for (i0 = 0; i0 < e[0]; ++i0)                                                                \
+      for (i1 = 0; i1 < e[1]; ++i1)                                                              \
+        for (i2 = 0; i2 < e[2]; ++i2)                                                            \
+          for (i3 = 0; i3 < e[3]; ++i3)                                                          \
+            for (i4 = 0; i4 < e[4]; ++i4) {                                                      \
+              const int8_t *a = in1 + i0 * s1[0] + i1 * s1[1] + i2 * s1[2] + i3 * s1[3] + i4 * s1[4]; \
+              const int8_t *b = in2 + i0 * s2[0] + i1 * s2[1] + i2 * s2[2] + i3 * s2[3] + i4 * s2[4]; \
+              for (i5 = 0; i5 < e[5]; ++i5) *out++ = ELEM(a[i5 * s1[5]], b[i5 * s2[5]], PARAMS);   \
+            }                                                                                    \
+  } while (0)
+
+static void te_add_sub_s8(const int8_t *in1, const int8_t *in2, int8_t *out, const int32_t *bcast,
+                          const te_add_params *p) {
+  TE_BROADCAST_LOOP(te_add_elem, p);
+}
+
+void te_add_s8(const int8_t *in1, const int8_t *in2, int8_t *out, const int32_t *bcast, int32_t in1_offset,
+               int32_t in1_multiplier, int32_t in1_shift, int32_t in2_offset, int32_t in2_multiplier,
+               int32_t in2_shift, int32_t left_shift, int32_t out_multiplier, int32_t out_shift,
+               int32_t out_offset, int32_t act_min, int32_t act_max) {
+  const te_add_params p = {in1_offset, in1_multiplier, in1_shift, in2_offset, in2_multiplier, in2_shift,
+                           left_shift, out_multiplier, out_shift, out_offset, act_min, act_max, 0};
+  te_add_sub_s8(in1, in2, out, bcast, &p);
+}
+
+void te_sub_s8(const int8_t *in1, const int8_t *in2, int8_t *out, const int32_t *bcast, int32_t in1_offset,
+               int32_t in1_multiplier, int32_t in1_shift, int32_t in2_offset, int32_t in2_multiplier,
+               int32_t in2_shift, int32_t left_shift, int32_t out_multiplier, int32_t out_shift,
+               int32_t out_offset, int32_t act_min, int32_t act_max) {
+  const te_add_params p = {in1_offset, in1_multiplier, in1_shift, in2_offset, in2_multiplier, in2_shift,
+                           left_shift, out_multiplier, out_shift, out_offset, act_min, act_max, 1};
+  te_add_sub_s8(in1, in2, out, bcast, &p);
+}
+
+void te_mul_s8(const int8_t *in1, const int8_t *in2, int8_t *out, const int32_t *bcast, int32_t in1_offset,
+               int32_t in2_offset, int32_t out_multiplier, int32_t out_shift, int32_t out_offset, int32_t act_min,
+               int32_t act_max) {
+  const te_mul_params p = {in1_offset, in2_offset, out_multiplier, out_shift, out_offset, act_min, act_max};
+  const te_mul_params *pp = &p;
+  TE_BROADCAST_LOOP(te_mul_elem, pp);
+}

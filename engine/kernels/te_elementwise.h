@@ -1,0 +1,35 @@
+/* Broadcasting int8 binary ops ADD, SUB and MUL, bit-exact with TFLM's
+ * reference integer kernels (AddFunc, SubElementwise, MulElementwise).
+ *
+ * Shapes arrive as a broadcast descriptor `bcast` of 18 int32: the output
+ * extents e[0..5] (outermost first), then the element strides of input 1
+ * and of input 2 along those six axes, 0 where that input is broadcast.
+ * The compiler drops unit axes and merges axes that stay contiguous in both
+ * inputs, so a plain same-shape op is {1,1,1,1,1,n, 0,0,0,0,0,1, 0,0,0,0,0,1}
+ * and the inner loop is usually long. The output is written densely in order,
+ * so it may share memory with an input that has the output's shape. */
+#ifndef TE_ELEMENTWISE_H
+#define TE_ELEMENTWISE_H
+
+#include <stdint.h>
+
+/* out = clamp(requant(in1 * 2^left_shift scaled by m1 +/- in2 ... scaled by m2)),
+ * TFLM's ADD/SUB: both inputs are offset, shifted left by `left_shift` (20 for
+ * int8) and brought to a common scale (multipliers < 1), added or subtracted,
+ * then requantised to the output and clamped to [act_min, act_max]. */
+void te_add_s8(const int8_t *in1, const int8_t *in2, int8_t *out, const int32_t *bcast, int32_t in1_offset,
+               int32_t in1_multiplier, int32_t in1_shift, int32_t in2_offset, int32_t in2_multiplier,
+               int32_t in2_shift, int32_t left_shift, int32_t out_multiplier, int32_t out_shift,
+               int32_t out_offset, int32_t act_min, int32_t act_max);
+
+void te_sub_s8(const int8_t *in1, const int8_t *in2, int8_t *out, const int32_t *bcast, int32_t in1_offset,
+               int32_t in1_multiplier, int32_t in1_shift, int32_t in2_offset, int32_t in2_multiplier,
+               int32_t in2_shift, int32_t left_shift, int32_t out_multiplier, int32_t out_shift,
+               int32_t out_offset, int32_t act_min, int32_t act_max);
+
+/* out = clamp(out_offset + requant((in1 + in1_offset) * (in2 + in2_offset))). */
+void te_mul_s8(const int8_t *in1, const int8_t *in2, int8_t *out, const int32_t *bcast, int32_t in1_offset,
+               int32_t in2_offset, int32_t out_multiplier, int32_t out_shift, int32_t out_offset, int32_t act_min,
+               int32_t act_max);
+
+#endif /* TE_ELEMENTWISE_H */
