@@ -70,21 +70,46 @@ def search(
 ) -> SearchResult:
     """Branch and bound for the smallest peak, improving on `start`.
 
+    Buffers whose lifetimes chain together form a component; components
+    share no step, so each is searched on its own and the plan's peak is the
+    largest component peak. `node_budget` is shared by all components.
+
     Args:
         buffers: the buffers.
         start: a valid plan (its peak is the first upper bound).
-        node_budget: stop after this many nodes; None for no limit.
+        node_budget: stop after this many nodes in all; None for no limit.
 
     Returns:
         The best plan: `start` itself unless a strictly smaller peak is found.
     """
-    state = _Search(buffers, node_budget)
-    state.best_peak = peak_of(buffers, start)
-    state.best = dict(start)
-    if state.best_peak > state.bound:
-        state.descend(last_off=0, last_rank=-1, peak=0, depth=0)
-    proved = state.best_peak == state.bound or not state.cut_off
-    return SearchResult(state.best, state.best_peak, proved, state.nodes)
+    target = lower_bound(buffers)
+    offsets, nodes, proved = dict(start), 0, True
+    for component in _components(buffers):
+        budget = None if node_budget is None else max(node_budget - nodes, 0)
+        state = _Search(component, budget, target)
+        state.best = {b.id: start[b.id] for b in component}
+        state.best_peak = peak_of(component, state.best)
+        if state.best_peak > target:
+            state.descend(last_off=0, last_rank=-1, peak=0, depth=0)
+        offsets.update(state.best)
+        nodes += state.nodes
+        proved = proved and not state.cut_off
+    if peak_of(buffers, offsets) >= peak_of(buffers, start):
+        offsets = dict(start)
+    peak = peak_of(buffers, offsets)
+    return SearchResult(offsets, peak, proved or peak == target, nodes)
+
+
+def _components(buffers: Sequence[Buffer]) -> list[list[Buffer]]:
+    """Groups of buffers whose lifetimes overlap transitively, in step order."""
+    groups: list[list[Buffer]] = []
+    reach = -1
+    for b in sorted(buffers, key=lambda b: (b.first, b.id)):
+        if not groups or b.first > reach:
+            groups.append([])
+        groups[-1].append(b)
+        reach = max(reach, b.last)
+    return groups
 
 
 class _BudgetSpent(Exception):
@@ -94,7 +119,9 @@ class _BudgetSpent(Exception):
 class _Search:
     """Mutable search state, local to one `search` call."""
 
-    def __init__(self, buffers: Sequence[Buffer], node_budget: Optional[int]):
+    def __init__(
+        self, buffers: Sequence[Buffer], node_budget: Optional[int], target: int
+    ):
         self.zero = [b for b in buffers if b.footprint == 0]
         # Rank order: first use, then largest; ties between equal offsets in a
         # canonical order are broken by this rank.
@@ -114,7 +141,9 @@ class _Search:
             [i for i, b in enumerate(self.bufs) if b.first <= t <= b.last] for t in firsts
         ]
         self.offset = [-1] * n
-        self.bound = lower_bound(buffers)
+        # Good enough: the whole plan's lower bound (no plan of all buffers
+        # can beat it, so a component that meets it needs no more search).
+        self.target = target
         self.node_budget = node_budget
         self.nodes = 0
         self.cut_off = False
@@ -135,16 +164,16 @@ class _Search:
             self._record(peak)
             return
         fits = self._lowest_fits()
-        if fits is None or self._node_bound(fits, last_off, peak) >= self.best_peak:
+        if self._node_bound(fits, last_off, peak) >= self.best_peak:
             return
         for i in self._children(fits, last_off, last_rank):
             self.offset[i] = fits[i]
             self._node(fits[i], i, max(peak, fits[i] + self.size[i]), depth + 1)
             self.offset[i] = -1
-            if self.best_peak == self.bound:
+            if self.best_peak <= self.target:
                 return
 
-    def _lowest_fits(self) -> Optional[dict[int, int]]:
+    def _lowest_fits(self) -> dict[int, int]:
         """Lowest fitting offset of every unplaced buffer."""
         fits = {}
         for i, off in enumerate(self.offset):
@@ -178,9 +207,9 @@ class _Search:
 
     def _children(self, fits: dict[int, int], last_off: int, last_rank: int) -> list[int]:
         """Unplaced buffers whose placement keeps the order canonical,
-        lowest offset first, then largest."""
+        lowest offset first, then earliest first use (rank)."""
         allowed = [i for i, fit in fits.items() if (fit, i) > (last_off, last_rank)]
-        return sorted(allowed, key=lambda i: (fits[i], -self.size[i], i))
+        return sorted(allowed, key=lambda i: (fits[i], i))
 
     def _record(self, peak: int) -> None:
         if peak < self.best_peak:
