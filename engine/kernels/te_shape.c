@@ -1,0 +1,64 @@
+/* Data movement for PAD, CONCATENATION and RESIZE_NEAREST_NEIGHBOR (int8). */
+#include "te_shape.h"
+
+#include <stdarg.h>
+#include <string.h>
+
+enum { TE_PAD_AXES = 5 };
+
+void te_pad_s8(const int8_t *input, int8_t *output, const int32_t *desc, int32_t pad_value) {
+  const int32_t *in = desc, *out = desc + TE_PAD_AXES, *before = desc + 2 * TE_PAD_AXES;
+  int32_t out_stride[TE_PAD_AXES];
+  int32_t i0, i1, i2, i3, a;
+  int32_t total = 1;
+  for (a = TE_PAD_AXES - 1; a >= 0; --a) {
+    out_stride[a] = total;
+    total *= out[a];
+  }
+  /* Fill everything with the pad value, then copy the input rows over it. */
+  memset(output, (int8_t)pad_value, (size_t)total);
+  for (i0 = 0; i0 < in[0]; ++i0) {
+    for (i1 = 0; i1 < in[1]; ++i1) {
+      for (i2 = 0; i2 < in[2]; ++i2) {
+        for (i3 = 0; i3 < in[3]; ++i3) {
+          const int32_t dst = (i0 + before[0]) * out_stride[0] + (i1 + before[1]) * out_stride[1] +
+                              (i2 + before[2]) * out_stride[2] + (i3 + before[3]) * out_stride[3] + before[4];
+          memcpy(output + dst, input, (size_t)in[4]);
+          input += in[4];
+        }
+      }
+    }
+  }
+}
+
+void te_concatenation_s8(int8_t *output, int32_t outer, int32_t output_inner, int32_t num_inputs, ...) {
+  int32_t k;
+  int32_t offset = 0; /* bytes of each output block filled by the inputs so far */
+  va_list args;
+  va_start(args, num_inputs);
+  for (k = 0; k < num_inputs; ++k) {
+    const int8_t *data = va_arg(args, const int8_t *);
+    const int32_t inner = va_arg(args, int32_t);
+    int32_t o;
+    for (o = 0; o < outer; ++o) memcpy(output + o * output_inner + offset, data + o * inner, (size_t)inner);
+    offset += inner;
+  }
+  va_end(args);
+}
+
+void te_resize_nearest_s8(const int8_t *input, int8_t *output, int32_t batches, int32_t input_height,
+                          int32_t input_width, int32_t depth, int32_t output_height, int32_t output_width,
+                          const int32_t *y_map, const int32_t *x_map) {
+  const int32_t row = input_width * depth;
+  int32_t b, y, x;
+  for (b = 0; b < batches; ++b) {
+    const int8_t *image = input + b * input_height * row;
+    for (y = 0; y < output_height; ++y) {
+      const int8_t *src_row = image + y_map[y] * row;
+      for (x = 0; x < output_width; ++x) {
+        memcpy(output, src_row + x_map[x] * depth, (size_t)depth);
+        output += depth;
+      }
+    }
+  }
+}

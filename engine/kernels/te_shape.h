@@ -1,0 +1,29 @@
+/* int8 data-movement ops: PAD/PADV2 (constant), CONCATENATION and
+ * RESIZE_NEAREST_NEIGHBOR. They move bytes only, exactly as TFLM's reference
+ * kernels do (TFLM's int8 CONCATENATION copies without rescaling too). */
+#ifndef TE_SHAPE_H
+#define TE_SHAPE_H
+
+#include <stdint.h>
+
+/* Constant padding of a tensor folded to 5 axes. `desc` holds 15 int32: the
+ * input extents (5), the output extents (5) and the padding before each axis
+ * (5). Trailing unpadded axes are merged by the compiler, so the innermost
+ * extent is one contiguous run copied with memcpy. */
+void te_pad_s8(const int8_t *input, int8_t *output, const int32_t *desc, int32_t pad_value);
+
+/* Concatenation along one axis: the output is `outer` blocks of
+ * `output_inner` bytes; each block is the inputs' blocks in order. The
+ * variadic part is `num_inputs` pairs (const int8_t *data, int32_t inner),
+ * inner being the input's bytes per block (its extent along the axis times
+ * the product of the later extents). */
+void te_concatenation_s8(int8_t *output, int32_t outer, int32_t output_inner, int32_t num_inputs, ...);
+
+/* Nearest-neighbour resize of an NHWC tensor: output pixel (y, x) copies
+ * input pixel (y_map[y], x_map[x]); the maps are TFLM's GetNearestNeighbor,
+ * evaluated at compile time. */
+void te_resize_nearest_s8(const int8_t *input, int8_t *output, int32_t batches, int32_t input_height,
+                          int32_t input_width, int32_t depth, int32_t output_height, int32_t output_width,
+                          const int32_t *y_map, const int32_t *x_map);
+
+#endif /* TE_SHAPE_H */

@@ -1,0 +1,136 @@
+"""PAD/PADV2, CONCATENATION and RESIZE_NEAREST_NEIGHBOR lowerings (int8).
+
+These only move bytes; what must match TFLM is which bytes: the pad value
+(PAD uses the output zero point, PADV2 its constant), that CONCATENATION
+copies without rescaling (TFLM's int8 kernel requires equal input and output
+quantisation, so neither do we rescale), and the
+nearest-neighbour index maps, computed here in float32 as TFLM's
+GetNearestNeighbor does.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from engine.lowering import Call, ConstArray, LowerOptions, TensorArg, UnsupportedOp, lowering
+from engine.ops._nonconv_common import output, per_tensor, require_dtype
+from engine.quant import tflite_round
+from tflite_bridge.attrs import Activation
+from tflite_bridge.ir import DType, Graph, Op
+
+PAD_AXES = 5  # TE_PAD_AXES in te_shape.c
+
+
+def _const(graph: Graph, op: Op, slot: int) -> np.ndarray:
+    tid = op.inputs[slot] if slot < len(op.inputs) else -1
+    if tid < 0 or not graph.tensor(tid).is_constant:
+        raise UnsupportedOp(f"{op.kind}: input {slot} must be a constant tensor")
+    return np.asarray(graph.tensor(tid).data)
+
+
+def pad_descriptor(in_shape, paddings) -> tuple[int, ...]:
+    """te_pad_s8's 15 ints: input extents, output extents, padding before (5 each).
+
+    Axes without padding are folded into the axis before them, so the
+    innermost extent is as long a contiguous run as possible.
+    """
+    axes = [[int(n), int(n) + int(b) + int(a), int(b)] for n, (b, a) in zip(in_shape, paddings)]
+    merged: list[list[int]] = []
+    for ext, out, before in axes:
+        if merged and out == ext:  # unpadded: fold into the previous axis
+            merged[-1] = [merged[-1][0] * ext, merged[-1][1] * ext, merged[-1][2] * ext]
+        else:
+            merged.append([ext, out, before])
+    if len(merged) > PAD_AXES:
+        raise UnsupportedOp(f"PAD: {len(merged)} padded axes, kernel takes {PAD_AXES}")
+    merged = [[1, 1, 0]] * (PAD_AXES - len(merged)) + merged
+    return tuple(m[0] for m in merged) + tuple(m[1] for m in merged) + tuple(m[2] for m in merged)
+
+
+@lowering("PAD", "PADV2")
+def lower_pad(graph: Graph, op: Op, options: LowerOptions) -> Call:
+    x = graph.tensor(op.inputs[0])
+    y = output(graph, op)
+    require_dtype(op, x, DType.INT8)
+    require_dtype(op, y, DType.INT8)
+    paddings = _const(graph, op, 1).reshape(-1, 2)
+    if paddings.shape[0] != len(x.shape) or (paddings < 0).any():
+        raise UnsupportedOp(f"PAD: paddings {paddings.tolist()} do not fit input shape {x.shape}")
+    expected = tuple(int(n + b + a) for n, (b, a) in zip(x.shape, paddings))
+    if expected != tuple(y.shape):
+        raise UnsupportedOp(f"PAD: input {x.shape} padded by {paddings.tolist()} is {expected}, output is {y.shape}")
+    if op.kind == "PADV2" and len(op.inputs) > 2 and op.inputs[2] >= 0:
+        pad_value = int(_const(graph, op, 2).reshape(-1)[0])
+    else:
+        pad_value = per_tensor(op, y)[1]
+    desc = pad_descriptor(x.shape, paddings)
+    return Call(
+        function="te_pad_s8",
+        args=(TensorArg(x.id), TensorArg(y.id), ConstArray("int32_t", desc), pad_value),
+        sources=("te_shape",),
+    )
+
+
+@lowering("CONCATENATION")
+def lower_concatenation(graph: Graph, op: Op, options: LowerOptions) -> Call:
+    y = output(graph, op)
+    xs = [graph.tensor(t) for t in op.inputs]
+    for t in (*xs, y):
+        require_dtype(op, t, DType.INT8)
+    if op.attrs.fused_activation_function != Activation.NONE:
+        raise UnsupportedOp(f"CONCATENATION: fused activation {op.attrs.fused_activation_function.name}")
+    rank = len(y.shape)
+    axis = op.attrs.axis + rank if op.attrs.axis < 0 else op.attrs.axis
+    if not 0 <= axis < rank or any(len(t.shape) != rank for t in xs):
+        raise UnsupportedOp(f"CONCATENATION: axis {op.attrs.axis} for shapes {[t.shape for t in xs]}")
+    if sum(t.shape[axis] for t in xs) != y.shape[axis]:
+        raise UnsupportedOp(f"CONCATENATION: inputs {[t.shape for t in xs]} do not add up to {y.shape}")
+    out_q = per_tensor(op, y)
+    for t in xs:
+        if per_tensor(op, t) != out_q:
+            raise UnsupportedOp(f"CONCATENATION: input {t.id} quantisation {per_tensor(op, t)} differs from output {out_q}; TFLM requires equal")
+    outer = math.prod(y.shape[:axis])
+    args: tuple = (TensorArg(y.id), outer, math.prod(y.shape[axis:]), len(xs))
+    for t in xs:
+        args += (TensorArg(t.id), math.prod(t.shape[axis:]))
+    return Call(function="te_concatenation_s8", args=args, sources=("te_shape",))
+
+
+def nearest_neighbor_map(input_size: int, output_size: int, align_corners: bool, half_pixel_centers: bool) -> list[int]:
+    """TFLM's GetNearestNeighbor for every output index, in float32 arithmetic."""
+    if align_corners and output_size > 1:
+        scale = np.float32(input_size - 1) / np.float32(output_size - 1)
+    else:
+        scale = np.float32(input_size) / np.float32(output_size)
+    offset = np.float32(0.5 if half_pixel_centers else 0.0)
+    result = []
+    for i in range(output_size):
+        pos = (np.float32(i) + offset) * scale
+        value = tflite_round(float(pos)) if align_corners else math.floor(float(pos))
+        value = min(value, input_size - 1)
+        result.append(max(0, value) if half_pixel_centers else value)
+    return result
+
+
+@lowering("RESIZE_NEAREST_NEIGHBOR")
+def lower_resize_nearest(graph: Graph, op: Op, options: LowerOptions) -> Call:
+    x = graph.tensor(op.inputs[0])
+    y = output(graph, op)
+    require_dtype(op, x, DType.INT8)
+    require_dtype(op, y, DType.INT8)
+    if len(x.shape) != 4 or len(y.shape) != 4 or x.shape[0] != y.shape[0] or x.shape[3] != y.shape[3]:
+        raise UnsupportedOp(f"RESIZE_NEAREST_NEIGHBOR: shapes {x.shape} -> {y.shape} are not NHWC with equal N, C")
+    size = _const(graph, op, 1).reshape(-1)
+    if tuple(int(v) for v in size) != tuple(y.shape[1:3]):
+        raise UnsupportedOp(f"RESIZE_NEAREST_NEIGHBOR: size {size.tolist()} vs output {y.shape}")
+    a = op.attrs
+    n, h, w, c = x.shape
+    ys = nearest_neighbor_map(h, y.shape[1], a.align_corners, a.half_pixel_centers)
+    xs = nearest_neighbor_map(w, y.shape[2], a.align_corners, a.half_pixel_centers)
+    return Call(
+        function="te_resize_nearest_s8",
+        args=(TensorArg(x.id), TensorArg(y.id), n, h, w, c, y.shape[1], y.shape[2], ConstArray("int32_t", tuple(ys)), ConstArray("int32_t", tuple(xs))),
+        sources=("te_shape",),
+    )
