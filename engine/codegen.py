@@ -267,6 +267,7 @@ def write_folder(files: dict[str, str], out: os.PathLike) -> pathlib.Path:
     tmp = pathlib.Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
     try:
         for fname, text in sorted(files.items()):
+            (tmp / fname).parent.mkdir(parents=True, exist_ok=True)  # e.g. harness/ of Cortex-M targets
             (tmp / fname).write_text(text)
         if out.exists():
             old = out.with_name(f".{out.name}.old.{os.getpid()}")
