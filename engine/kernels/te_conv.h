@@ -1,7 +1,10 @@
 /* int8 convolutions (CONV_2D, and FULLY_CONNECTED as a 1x1 convolution),
  * bit-exact with TFLM's reference_integer_ops::ConvPerChannel.
  *
- * Layouts: input NHWC (batch 1), filter OHWI, output NHWC. Per-channel
+ * Layouts: input NHWC (batch 1), output NHWC, filter HWIO: the model's OHWI
+ * filter transposed by the lowering so that, for each input byte, the weights
+ * of consecutive output channels are contiguous (the loops vectorise over
+ * output channels). Per-channel
  * requantisation (multiplier[c], shift[c]); a per-tensor filter scale is a
  * per-channel one with equal entries, as TFLM broadcasts it.
  *
@@ -28,11 +31,20 @@ void te_conv2d_s8(const int8_t *input, int in_h, int in_w, int in_c, const int8_
                   int32_t act_min, int32_t act_max);
 
 /* Pointwise convolution (1x1, stride 1, no padding) over `pixels` rows of
- * `in_c` bytes: output[p][o] = requant(bias_folded[o] + dot(input[p], filter[o])).
- * Also FULLY_CONNECTED (rows = batches). multiplier/shift advance by
- * `quant_stride` per output channel: 1 per-channel, 0 per-tensor. */
+ * `in_c` bytes, filter [in_c][out_c]:
+ * output[p][o] = requant(bias_folded[o] + sum_i input[p][i] * filter[i][o]).
+ * multiplier/shift advance by `quant_stride` per output channel: 1
+ * per-channel, 0 per-tensor. */
 void te_conv1x1_s8(const int8_t *input, int pixels, int in_c, const int8_t *filter, const int32_t *bias_folded,
                    int8_t *output, int out_c, int32_t output_offset, const int32_t *multiplier, const int32_t *shift,
                    int quant_stride, int32_t act_min, int32_t act_max);
+
+/* FULLY_CONNECTED: `rows` input rows of `depth` bytes times the model's
+ * [out_c][depth] filter, one dot product per output (long contiguous rows
+ * suit dot products better than te_conv1x1_s8's outer products). Bias folded
+ * and quant_stride as in te_conv1x1_s8. */
+void te_fc_s8(const int8_t *input, int rows, int depth, const int8_t *filter, const int32_t *bias_folded,
+              int8_t *output, int out_c, int32_t output_offset, const int32_t *multiplier, const int32_t *shift,
+              int quant_stride, int32_t act_min, int32_t act_max);
 
 #endif /* TE_CONV_H */

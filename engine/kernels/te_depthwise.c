@@ -56,7 +56,11 @@ void te_depthwise_s8(const int8_t *input, int in_h, int in_w, int in_c, const in
       for (int c0 = 0; c0 < out_c; c0 += TE_LANES) {
         const int n = TE_MIN(TE_LANES, out_c - c0);
         int32_t acc[TE_LANES];
-        for (int j = 0; j < n; ++j) acc[j] = b[c0 + j];
+        if (n == TE_LANES) {
+          for (int j = 0; j < TE_LANES; ++j) acc[j] = b[c0 + j];
+        } else {
+          for (int j = 0; j < n; ++j) acc[j] = b[c0 + j];
+        }
         te_dw_block(&win, c0, n, folded ? 0 : input_offset, acc);
         for (int j = 0; j < n; ++j) {
           out[c0 + j] = te_output_s8(acc[j], multiplier[c0 + j], shift[c0 + j], output_offset, act_min, act_max);

@@ -25,34 +25,6 @@ static inline void te_tap_range(int origin, int size, int taps, int dilation, in
   *last = TE_MAX(TE_MIN(hi, taps), lo);
 }
 
-/* sum(a[i] * b[i]) over n bytes. |a * b| <= 128 * 128, so an int32 sum is
- * exact for n < 2^17; callers' lowerings check their accumulation depth. */
-static inline int32_t te_dot_s8(const int8_t *a, const int8_t *b, int n) {
-  int32_t part[TE_LANES] = {0};
-  int i = 0;
-  for (; i + TE_LANES <= n; i += TE_LANES) {
-    for (int j = 0; j < TE_LANES; ++j) part[j] += a[i + j] * b[i + j];
-  }
-  int32_t acc = 0;
-  for (int j = 0; j < TE_LANES; ++j) acc += part[j];
-  for (; i < n; ++i) acc += a[i] * b[i];
-  return acc;
-}
-
-/* sum((a[i] + offset) * b[i]): TFLM's accumulation with the input offset
- * (-zero_point, in [-127, 128]) added to every input byte. */
-static inline int32_t te_dot_offset_s8(const int8_t *a, const int8_t *b, int n, int32_t offset) {
-  int32_t part[TE_LANES] = {0};
-  int i = 0;
-  for (; i + TE_LANES <= n; i += TE_LANES) {
-    for (int j = 0; j < TE_LANES; ++j) part[j] += (a[i + j] + offset) * b[i + j];
-  }
-  int32_t acc = 0;
-  for (int j = 0; j < TE_LANES; ++j) acc += part[j];
-  for (; i < n; ++i) acc += (a[i] + offset) * b[i];
-  return acc;
-}
-
 /* acc[j] += (x[j] + offset) * w[j] for j < n, n <= TE_LANES: one filter tap
  * of a depthwise convolution over a block of channels. */
 static inline void te_mac_lanes_s8(int32_t *acc, const int8_t *x, const int8_t *w, int n, int32_t offset) {
@@ -63,11 +35,47 @@ static inline void te_mac_lanes_s8(int32_t *acc, const int8_t *x, const int8_t *
   }
 }
 
+/* acc[j] += sum over k < depth of (x[k] + offset) * w[k * w_stride + j], for the
+ * n <= TE_LANES output channels of one block: the outer-product form of a
+ * convolution (weights in [tap][in channel][out channel] order), which needs
+ * no horizontal sums. |x + offset| <= 255 and |w| <= 128, so each product fits
+ * in int16: the cast lets the compiler multiply 8 lanes at a time. */
+static inline void te_mac_depth_s8(int32_t *acc, const int8_t *x, const int8_t *w, int depth, int w_stride, int n,
+                                   int32_t offset) {
+  if (n == TE_LANES) {
+    int32_t a[TE_LANES];
+    for (int j = 0; j < TE_LANES; ++j) a[j] = acc[j];
+    for (int k = 0; k < depth; ++k) {
+      const int16_t xk = (int16_t)(x[k] + offset);
+      const int8_t *wk = w + k * w_stride;
+      for (int j = 0; j < TE_LANES; ++j) a[j] += (int16_t)(xk * wk[j]);
+    }
+    for (int j = 0; j < TE_LANES; ++j) acc[j] = a[j];
+    return;
+  }
+  for (int k = 0; k < depth; ++k) {
+    const int32_t xk = x[k] + offset;
+    for (int j = 0; j < n; ++j) acc[j] += xk * w[k * w_stride + j];
+  }
+}
+
+/* te_requantize for multiplier >= 0, which every conv-like multiplier is:
+ * the one saturating case of the doubling high multiply (both operands
+ * INT32_MIN) cannot occur, so this is the same arithmetic without its test. */
+static inline int32_t te_requantize_nonneg(int32_t x, int32_t multiplier, int shift) {
+  const int left_shift = shift > 0 ? shift : 0;
+  const int right_shift = shift > 0 ? 0 : -shift;
+  const int64_t ab = (int64_t)(int32_t)((uint32_t)x << left_shift) * multiplier;
+  const int64_t nudge = ab >= 0 ? (1ll << 30) : (1 - (1ll << 30));
+  /* C division truncates toward zero, as gemmlowp's does. */
+  return te_rounding_divide_by_pot((int32_t)((ab + nudge) / (1ll << 31)), right_shift);
+}
+
 /* The int8 output of an int32 accumulator: TFLM's requantisation, output
- * zero point, then the fused activation's clamp. */
+ * zero point, then the fused activation's clamp. multiplier >= 0. */
 static inline int8_t te_output_s8(int32_t acc, int32_t multiplier, int32_t shift, int32_t output_offset,
                                   int32_t act_min, int32_t act_max) {
-  return te_clamp_s8(te_requantize(acc, multiplier, (int)shift) + output_offset, act_min, act_max);
+  return te_clamp_s8(te_requantize_nonneg(acc, multiplier, (int)shift) + output_offset, act_min, act_max);
 }
 
 #endif /* TE_WINDOW_H */

@@ -136,5 +136,13 @@ def geometry(op: Op, in_hw: tuple[int, int], out_hw: tuple[int, int], k_hw: tupl
     return pads[0], pads[1]
 
 
+def weights_io(filt: Tensor, op: Op) -> ConstArray:
+    """The OHWI (or [O, I]) filter transposed to HWIO ([I, O]) for te_conv's kernels."""
+    if filt.data is None:
+        raise UnsupportedOp(f"{op.kind}: filter {filt.name!r} is not constant")
+    data = filt.data.reshape(filt.shape[0], -1).T
+    return ConstArray("int8_t", tuple(int(v) for v in data.reshape(-1)))
+
+
 def requant_args(rq: Requant) -> tuple[ConstArray, ConstArray]:
     return ConstArray("int32_t", rq.multipliers), ConstArray("int32_t", rq.shifts)

@@ -33,15 +33,15 @@ def lower_conv2d(graph: Graph, op: Op, options: LowerOptions) -> Call:
     _, out_zp = cc.activation_scale(out)
     rq = cc.conv_requant(op, inp, filt, out, out_c, a.fused_activation_function)
     mult, shift = cc.requant_args(rq)
-    sums = None if filt.data is None else filt.data.reshape(out_c, -1).astype("int64").sum(axis=1)
-    folded = cc.folded_bias(op, bias, sums, -in_zp, depth)
+    weights = cc.weights_io(filt, op)
+    folded = cc.folded_bias(op, bias, filt.data.reshape(out_c, -1).astype("int64").sum(axis=1), -in_zp, depth)
     pointwise = (k_h, k_w, a.stride_h, a.stride_w, pad_top, pad_left) == (1, 1, 1, 1, 0, 0)
     if pointwise and folded is not None and (out_h, out_w) == (in_h, in_w):
-        args = (TensorArg(inp.id), in_h * in_w, in_c, TensorArg(filt.id), folded, TensorArg(out.id), out_c,
+        args = (TensorArg(inp.id), in_h * in_w, in_c, weights, folded, TensorArg(out.id), out_c,
                 out_zp, mult, shift, 1, rq.act_min, rq.act_max)
         return Call("te_conv1x1_s8", args, ("te_conv",))
     args = (
-        TensorArg(inp.id), in_h, in_w, in_c, TensorArg(filt.id), k_h, k_w,
+        TensorArg(inp.id), in_h, in_w, in_c, weights, k_h, k_w,
         cc.bias_arg(graph, op, 2, out_c), 0 if folded is None else folded,
         TensorArg(out.id), out_h, out_w, out_c,
         a.stride_h, a.stride_w, a.dilation_h_factor, a.dilation_w_factor, pad_top, pad_left,

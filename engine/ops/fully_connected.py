@@ -1,4 +1,4 @@
-"""FULLY_CONNECTED (int8) -> te_conv1x1_s8: rows of the input times the filter.
+"""FULLY_CONNECTED (int8) -> te_fc_s8: rows of the input times the filter.
 
 TFLM's multipliers differ by weight quantisation (fully_connected_common.cc):
 per-channel uses double(input_scale) * double(filter_scale[c]) / double(output_scale);
@@ -57,10 +57,10 @@ def lower_fully_connected(graph: Graph, op: Op, options: LowerOptions) -> Call:
         args = (TensorArg(inp.id), rows, depth, TensorArg(filt.id), folded, TensorArg(out.id), out_c, out_zp,
                 ConstArray("int32_t", tuple(mults)), ConstArray("int32_t", tuple(shifts)),
                 1 if len(mults) > 1 else 0, lo, hi)
-        return Call("te_conv1x1_s8", args, ("te_conv",))
+        return Call("te_fc_s8", args, ("te_conv",))
     # Unfoldable (huge bias): the general convolution, rows as a H x 1 image.
     per_channel = lambda v: ConstArray("int32_t", tuple(v if len(v) > 1 else v * out_c))  # noqa: E731
-    args = (TensorArg(inp.id), rows, 1, depth, TensorArg(filt.id), 1, 1, cc.bias_arg(graph, op, 2, out_c), 0,
+    args = (TensorArg(inp.id), rows, 1, depth, cc.weights_io(filt, op), 1, 1, cc.bias_arg(graph, op, 2, out_c), 0,
             TensorArg(out.id), rows, 1, out_c, 1, 1, 1, 1, 0, 0, -in_zp, out_zp,
             per_channel(mults), per_channel(shifts), lo, hi)
     return Call("te_conv2d_s8", args, ("te_conv",))
