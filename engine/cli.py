@@ -20,6 +20,8 @@ import numpy as np
 from engine import codegen
 from engine.build import BuildError
 from engine.compile import CompileOptions, EngineError, compile_graph
+from engine.target import cortexm
+from engine.target.cortexm import TARGET_NAMES
 from tflite_bridge import BridgeError, read
 
 
@@ -47,7 +49,8 @@ def _parser() -> argparse.ArgumentParser:
         s.add_argument("model", help="an int8 .tflite file")
         s.add_argument("--name", help="C identifier prefix of the generated API (default: from the file name)")
         s.add_argument("--no-inplace", action="store_true", help="disable in-place kernels")
-        s.add_argument("--target", default="host", choices=["host"], help="code generation target")
+        s.add_argument("--target", default="host", choices=TARGET_NAMES,
+                       help="code generation target; Cortex-M targets add a QEMU bench harness in harness/")
         if name == "convert":
             s.add_argument("--out", required=True, help="folder to write the C project into")
         else:
@@ -55,6 +58,8 @@ def _parser() -> argparse.ArgumentParser:
             s.add_argument("--seed", type=int, default=0)
             s.add_argument("--input", action="append", default=[], help="an input .npy (repeatable)")
             s.add_argument("--json", action="store_true", help="print JSON instead of a table")
+        if name == "verify":
+            s.add_argument("--profile", action="store_true", help="Cortex-M targets: instructions per op")
         if name == "compare":
             s.add_argument("--repeats", type=int, default=20, help="invokes per latency median")
     return p
@@ -86,7 +91,7 @@ def _inputs(args, graph) -> list[list[np.ndarray]]:
 
 def convert(args) -> None:
     program = compile_graph(read(args.model), _options(args))
-    out = codegen.write_folder(codegen.render(program), args.out)
+    out = codegen.write_folder(cortexm.render(program), args.out)
     print(f"wrote {out}: arena {program.arena_bytes} bytes (lower bound {program.plan.lower_bound}, "
           f"planner {program.plan.algorithm}), weights {program.weight_bytes} bytes, {len(program.graph.ops)} ops")
 
@@ -95,6 +100,10 @@ def verify(args) -> None:
     from engine.verify import first_lines, verify_model
 
     graph = read(args.model)
+    if args.target != "host":
+        from engine.target.command import verify_on_target
+
+        return verify_on_target(args, _inputs(args, graph), _options(args))
     report = verify_model(args.model, samples=args.samples, seed=args.seed, inputs=_inputs(args, graph),
                           options=_options(args))
     result = {
@@ -124,6 +133,8 @@ def verify(args) -> None:
 def compare_cmd(args) -> None:
     from engine.compare import compare
 
+    if args.target != "host":
+        raise CliError(f"compare measures on the host; for {args.target} use: tinyengine verify --target {args.target}")
     graph = read(args.model)
     c = compare(args.model, samples=args.samples, seed=args.seed, repeats=args.repeats,
                 options=_options(args), inputs=_inputs(args, graph))

@@ -1,0 +1,1 @@
+"""Code generation targets beyond the host: Cortex-M cores emulated by QEMU."""
