@@ -14,16 +14,16 @@ import pathlib
 import statistics
 import sys
 import time
-from typing import Sequence
+from collections.abc import Sequence
 
 from absl import app, flags
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from engine.planner import ALGORITHMS, lower_bound, plan  # noqa: E402
-from engine.planner_graph import activation_buffers  # noqa: E402
-from tflite_bridge import read  # noqa: E402
+from engine.planner import ALGORITHMS, lower_bound, plan
+from engine.planner_graph import activation_buffers
+from tflite_bridge import read
 
 _JSON = flags.DEFINE_bool("json", False, "Print JSON to stdout instead of a table.")
 _REPEATS = flags.DEFINE_integer("repeats", 5, "Runs per algorithm; the median time is kept.")
@@ -70,9 +70,12 @@ def table(rows: Sequence[dict]) -> str:
         lines.append(
             f"{row['model']:40s} {row['buffers']:>4d} {row['lower_bound']:>8,d}" + "".join(cells)
         )
-    lines.append("cells: peak bytes, over the lower bound, median time; best picks: " + ", ".join(
-        f"{row['model'].split('.')[0]}={row['algorithms']['best']['chosen']}" for row in rows
-    ))
+    lines.append(
+        "cells: peak bytes, over the lower bound, median time; best picks: "
+        + ", ".join(
+            f"{row['model'].split('.')[0]}={row['algorithms']['best']['chosen']}" for row in rows
+        )
+    )
     return "\n".join(lines)
 
 

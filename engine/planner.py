@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import dataclasses
 import types
-from typing import Callable, Iterable, Mapping, Optional, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 
 from engine import planner_exact, planner_heuristics
 from engine.planner_common import (
@@ -96,7 +96,7 @@ class Plan:
 def plan(
     buffers: Iterable[Buffer],
     algorithm: str = "best",
-    node_budget: Optional[int] = None,
+    node_budget: int | None = None,
 ) -> Plan:
     """Plans `buffers` into one arena with the named algorithm.
 
@@ -121,13 +121,12 @@ def plan(
         return _best(buffers, bound, node_budget)
     if algorithm not in ALGORITHMS:
         raise PlanError(
-            f"unknown planning algorithm {algorithm!r}; known: "
-            f"{sorted(ALGORITHMS) + ['best']}"
+            f"unknown planning algorithm {algorithm!r}; known: {sorted(ALGORITHMS) + ['best']}"
         )
     return _checked(buffers, ALGORITHMS[algorithm](buffers), bound, algorithm)
 
 
-def _best(buffers: tuple[Buffer, ...], bound: int, node_budget: Optional[int]) -> Plan:
+def _best(buffers: tuple[Buffer, ...], bound: int, node_budget: int | None) -> Plan:
     """Smallest-peak plan among the heuristics and, when worth it, the exact search."""
     best = None
     for name in _HEURISTICS:
@@ -144,9 +143,7 @@ def _best(buffers: tuple[Buffer, ...], bound: int, node_budget: Optional[int]) -
     return best
 
 
-def _checked(
-    buffers: Sequence[Buffer], offsets: Mapping[int, int], bound: int, name: str
-) -> Plan:
+def _checked(buffers: Sequence[Buffer], offsets: Mapping[int, int], bound: int, name: str) -> Plan:
     missing = {b.id for b in buffers} - set(offsets)
     if missing:
         raise PlanError(f"algorithm {name!r} left buffers {sorted(missing)} unplaced")
@@ -195,8 +192,5 @@ def buffers_from_lifetimes(
         steps = tuple(uses.get(buffer_id, ()))
         if not steps:
             raise PlanError(f"buffer {buffer_id} (size {sizes[buffer_id]}) has no uses")
-        result.append(
-            Buffer(buffer_id, sizes[buffer_id], min(steps), max(steps), align)
-        )
+        result.append(Buffer(buffer_id, sizes[buffer_id], min(steps), max(steps), align))
     return tuple(result)
-

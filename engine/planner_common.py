@@ -8,7 +8,7 @@ See engine/planner.py for how alignment and footprints are defined.
 from __future__ import annotations
 
 import dataclasses
-from typing import Mapping, Optional, Sequence
+from collections.abc import Mapping, Sequence
 
 
 class PlanError(Exception):
@@ -49,7 +49,7 @@ class Buffer:
         """Bytes the buffer occupies: `size` rounded up to `align`."""
         return align_up(self.size, self.align)
 
-    def conflicts(self, other: "Buffer") -> bool:
+    def conflicts(self, other: Buffer) -> bool:
         """True when the two lifetimes share a step (so addresses must not)."""
         return self.first <= other.last and other.first <= self.last
 
@@ -136,7 +136,7 @@ def lowest_fit(size: int, align: int, obstacles: Sequence[tuple[int, int]]) -> i
 
 def highest_fit(
     size: int, align: int, obstacles: Sequence[tuple[int, int]], capacity: int
-) -> Optional[int]:
+) -> int | None:
     """Highest aligned offset where `size` bytes fit below `capacity` and avoid
     every obstacle, or None if there is none.
 

@@ -24,7 +24,7 @@ plan optimal, or after `node_budget` nodes (deterministic, unlike a clock).
 from __future__ import annotations
 
 import dataclasses
-from typing import Mapping, Optional, Sequence
+from collections.abc import Mapping, Sequence
 
 from engine.planner_common import Buffer, align_up, lower_bound, lowest_fit, peak_of
 
@@ -66,7 +66,7 @@ def exact(buffers: Sequence[Buffer]) -> dict[int, int]:
 def search(
     buffers: Sequence[Buffer],
     start: Mapping[int, int],
-    node_budget: Optional[int] = None,
+    node_budget: int | None = None,
 ) -> SearchResult:
     """Branch and bound for the smallest peak, improving on `start`.
 
@@ -90,7 +90,7 @@ def search(
         state.best = {b.id: start[b.id] for b in component}
         state.best_peak = peak_of(component, state.best)
         if state.best_peak > target:
-            state.descend(last_off=0, last_rank=-1, peak=0, depth=0)
+            state.descend(last_off=0, last_rank=-1, peak=0)
         offsets.update(state.best)
         nodes += state.nodes
         proved = proved and not state.cut_off
@@ -119,9 +119,7 @@ class _BudgetSpent(Exception):
 class _Search:
     """Mutable search state, local to one `search` call."""
 
-    def __init__(
-        self, buffers: Sequence[Buffer], node_budget: Optional[int], target: int
-    ):
+    def __init__(self, buffers: Sequence[Buffer], node_budget: int | None, target: int):
         self.zero = [b for b in buffers if b.footprint == 0]
         # Rank order: first use, then largest; ties between equal offsets in a
         # canonical order are broken by this rank.
@@ -137,9 +135,7 @@ class _Search:
             for i in range(n)
         ]
         firsts = sorted({b.first for b in self.bufs})
-        self.live = [
-            [i for i, b in enumerate(self.bufs) if b.first <= t <= b.last] for t in firsts
-        ]
+        self.live = [[i for i, b in enumerate(self.bufs) if b.first <= t <= b.last] for t in firsts]
         self.offset = [-1] * n
         # Good enough: the whole plan's lower bound (no plan of all buffers
         # can beat it, so a component that meets it needs no more search).
@@ -150,42 +146,44 @@ class _Search:
         self.best_peak = 0
         self.best: dict[int, int] = {}
 
-    def descend(self, last_off: int, last_rank: int, peak: int, depth: int) -> None:
+    def descend(self, last_off: int, last_rank: int, peak: int) -> None:
+        fits = {i: 0 for i in range(len(self.bufs))}
         try:
-            self._node(last_off, last_rank, peak, depth)
+            self._node(fits, last_off, last_rank, peak)
         except _BudgetSpent:
             self.cut_off = True
 
-    def _node(self, last_off: int, last_rank: int, peak: int, depth: int) -> None:
+    def _node(self, fits: dict[int, int], last_off: int, last_rank: int, peak: int) -> None:
+        """Searches below a node; `fits` holds the lowest fit of every unplaced buffer."""
         self.nodes += 1
         if self.node_budget is not None and self.nodes > self.node_budget:
             raise _BudgetSpent
-        if depth == len(self.bufs):
+        if not fits:
             self._record(peak)
             return
-        fits = self._lowest_fits()
         if self._node_bound(fits, last_off, peak) >= self.best_peak:
             return
         for i in self._children(fits, last_off, last_rank):
             self.offset[i] = fits[i]
-            self._node(fits[i], i, max(peak, fits[i] + self.size[i]), depth + 1)
+            child = self._fits_after(fits, i)
+            self._node(child, fits[i], i, max(peak, fits[i] + self.size[i]))
             self.offset[i] = -1
             if self.best_peak <= self.target:
                 return
 
-    def _lowest_fits(self) -> dict[int, int]:
-        """Lowest fitting offset of every unplaced buffer."""
-        fits = {}
-        for i, off in enumerate(self.offset):
-            if off >= 0:
-                continue
-            obstacles = sorted(
-                (self.offset[j], self.offset[j] + self.size[j])
-                for j in self.conf[i]
-                if self.offset[j] >= 0
-            )
-            fits[i] = lowest_fit(self.size[i], self.align[i], obstacles)
-        return fits
+    def _fits_after(self, fits: dict[int, int], placed: int) -> dict[int, int]:
+        """Lowest fits once `placed` is placed: only its conflicts can move."""
+        child = dict(fits)
+        del child[placed]
+        for i in self.conf[placed]:
+            if i in child:
+                obstacles = sorted(
+                    (self.offset[j], self.offset[j] + self.size[j])
+                    for j in self.conf[i]
+                    if self.offset[j] >= 0
+                )
+                child[i] = lowest_fit(self.size[i], self.align[i], obstacles)
+        return child
 
     def _node_bound(self, fits: dict[int, int], last_off: int, peak: int) -> int:
         """A peak no completion of this node can beat (see the module doc)."""

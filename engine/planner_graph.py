@@ -9,10 +9,9 @@ op kinds, so the planner stays op-agnostic.
 
 from __future__ import annotations
 
-from tflite_bridge import ABSENT, Graph
-
-from engine.planner_common import Buffer
 from engine.planner import buffers_from_lifetimes
+from engine.planner_common import Buffer
+from tflite_bridge import ABSENT, Graph
 
 
 def tensor_uses(graph: Graph) -> dict[int, list[int]]:

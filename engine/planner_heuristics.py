@@ -15,7 +15,7 @@ Zero-size buffers occupy no bytes; every algorithm puts them at offset 0.
 
 from __future__ import annotations
 
-from typing import Optional, Sequence
+from collections.abc import Sequence
 
 from engine.planner_common import Buffer, highest_fit, lower_bound, lowest_fit
 
@@ -100,9 +100,7 @@ def two_ended(buffers: Sequence[Buffer]) -> dict[int, int]:
     return offsets
 
 
-def _two_ended_offset(
-    b: Buffer, obstacles: list[tuple[int, int]], capacity: int
-) -> int:
+def _two_ended_offset(b: Buffer, obstacles: list[tuple[int, int]], capacity: int) -> int:
     bottom = lowest_fit(b.footprint, b.align, sorted(obstacles))
     top = highest_fit(
         b.footprint, b.align, sorted(obstacles, key=lambda r: (-r[1], -r[0])), capacity
@@ -114,7 +112,7 @@ def _two_ended_offset(
     return top if _centre(obstacles) < capacity / 2 else bottom
 
 
-def _centre(obstacles: list[tuple[int, int]]) -> Optional[float]:
+def _centre(obstacles: list[tuple[int, int]]) -> float | None:
     """Size-weighted centre of the address ranges; +inf when there are none,
     so a buffer with no conflicts goes to the bottom."""
     total = sum(end - start for start, end in obstacles)

@@ -14,7 +14,7 @@ from engine.planner import ALGORITHMS, Buffer, check_no_overlap, lower_bound, pl
 from engine.planner_common import align_up
 from tests.planner.chains import chain, residual
 
-_SETTINGS = settings(derandomize=True, deadline=None, max_examples=150)
+_SETTINGS = settings(derandomize=True, deadline=None, max_examples=100)
 
 
 @st.composite
@@ -72,7 +72,7 @@ def _brute_force_peak(buffers):
     return best or 0
 
 
-@settings(derandomize=True, deadline=None, max_examples=150)
+@settings(derandomize=True, deadline=None, max_examples=100)
 @given(buffer_sets(max_buffers=7, max_steps=6, aligns=(16, 32)))
 def test_exact_search_finds_the_brute_force_optimum(buffers):
     offsets = ALGORITHMS["exact"](buffers)
