@@ -88,8 +88,8 @@ class Plan:
     algorithm: str
 
     @property
-    def optimal(self) -> bool:
-        """True when the peak meets the lower bound (no plan can be smaller)."""
+    def meets_bound(self) -> bool:
+        """True when the peak equals the lower bound, so no plan can be smaller."""
         return self.peak == self.lower_bound
 
 

@@ -27,6 +27,7 @@ import dataclasses
 from collections.abc import Mapping, Sequence
 
 from engine.planner_common import Buffer, align_up, lower_bound, lowest_fit, peak_of
+from engine.planner_heuristics import greedy_by_size, two_ended
 
 # `exact()` proves optimality (no budget) up to this many buffers of non-zero
 # size; above it the search is cut off after DEFAULT_NODE_BUDGET nodes.
@@ -54,8 +55,6 @@ class SearchResult:
 
 def exact(buffers: Sequence[Buffer]) -> dict[int, int]:
     """Optimal offsets for small problems; best found within a budget otherwise."""
-    from engine.planner_heuristics import greedy_by_size, two_ended
-
     starts = [two_ended(buffers), greedy_by_size(buffers)]
     start = min(starts, key=lambda offsets: peak_of(buffers, offsets))
     sized = sum(1 for b in buffers if b.footprint > 0)

@@ -135,6 +135,6 @@ def test_mixed_alignment_offsets_are_aligned(algorithm):
 def test_plan_offsets_are_read_only_and_labelled():
     result = plan([Buffer(0, 16, 0, 0)], "greedy_by_size")
     assert result.algorithm == "greedy_by_size"
-    assert result.lower_bound == 16 and result.optimal
+    assert result.lower_bound == 16 and result.meets_bound
     with pytest.raises(TypeError):
         result.offsets[0] = 32
