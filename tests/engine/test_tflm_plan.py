@@ -1,5 +1,6 @@
 """Our plan handed to TFLM: same outputs, smaller arena, equal to our peak."""
 
+import json
 import subprocess
 import sys
 
@@ -34,8 +35,6 @@ def test_vww_arena_drops_by_a_quarter(tmp_path):
     proc = subprocess.run([sys.executable, "-m", "engine", "plan-tflm", str(INT8_MODELS["vww"]), "--out", str(out),
                            "--json"], capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr
-    import json
-
     r = json.loads(proc.stdout)
     assert (r["tflm_head_bytes"], r["planned_tflm_head_bytes"]) == (73728, 55296)
     assert r["planned_tflm_arena_bytes"] == r["tflm_arena_bytes"] - (73728 - 55296)
