@@ -239,13 +239,13 @@ def recalibrate_bn(model: keras.Model, dataset: tf.data.Dataset, steps: int) -> 
         images = batch[0] if isinstance(batch, (tuple, list)) else batch
         if tuple(images.shape[1:3]) != size:
             images = tf.image.resize(images, size)
-        for total, x in zip(sums, probe(images, training=True)):
+        for total, x in zip(sums, probe(images, training=True), strict=True):
             mean, variance = tf.nn.moments(x, axes=[0, 1, 2])
             total += np.stack([mean.numpy(), variance.numpy()])
         seen += 1
     if seen == 0:
         raise ValueError("recalibrate_bn: the dataset yielded no batches")
-    for bn, total in zip(bns, sums):
+    for bn, total in zip(bns, sums, strict=True):
         bn.moving_mean.assign(total[0] / seen)
         bn.moving_variance.assign(total[1] / seen)
     return model

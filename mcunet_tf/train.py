@@ -117,8 +117,8 @@ def subnet_loss(labels, logits, teacher_logits, global_batch_size: int) -> tf.Te
 
 
 def _add_gradients(total, grads, variables):
-    grads = [tf.zeros_like(v) if g is None else tf.convert_to_tensor(g) for g, v in zip(grads, variables)]
-    return grads if total is None else [a + b for a, b in zip(total, grads)]
+    grads = [tf.zeros_like(v) if g is None else tf.convert_to_tensor(g) for g, v in zip(grads, variables, strict=True)]
+    return grads if total is None else [a + b for a, b in zip(total, grads, strict=True)]
 
 
 def replica_step(supernet, optimizer, images, labels, configs, distill: bool, global_batch_size: int):
@@ -135,7 +135,7 @@ def replica_step(supernet, optimizer, images, labels, configs, distill: bool, gl
         if distill and teacher is None:
             teacher = logits  # the largest subnet runs first
         losses.append(loss)
-    optimizer.apply_gradients(zip(total, variables))
+    optimizer.apply_gradients(zip(total, variables, strict=True))
     return tf.stack(losses)
 
 
@@ -158,7 +158,7 @@ def _write_dir(strategy, checkpoint_dir: str) -> str:
 
 def _make_state(space, cfg: TrainConfig, strategy):
     with strategy.scope():
-        tf.random.set_seed(cfg.seed)
+        keras.utils.set_random_seed(cfg.seed)  # unseeded Keras initialisers draw from Python's `random`
         supernet = build_supernet(space, kernel_transform=cfg.kernel_transform)
         optimizer = keras.optimizers.SGD(cfg.learning_rate, momentum=cfg.momentum, weight_decay=cfg.weight_decay)
         optimizer.build(supernet.trainable_variables)  # slots exist before restore: no deferred restore
