@@ -25,6 +25,8 @@ class CompileOptions:
     inplace: bool = True
     target: str = "host"
     planner: str = "best"
+    # Run the first layers patch by patch (MCUNetV2); engine/patch.py.PatchOptions.
+    patch: Optional["PatchOptions"] = None  # noqa: F821
 
 
 @dataclasses.dataclass(frozen=True)
@@ -34,6 +36,7 @@ class Program:
     layout: memory.MemoryLayout
     plan: planner.Plan
     options: CompileOptions
+    patch: Optional["PatchStage"] = None  # noqa: F821  (engine/patch_stage.py, with options.patch)
 
     @property
     def arena_bytes(self) -> int:
@@ -59,6 +62,10 @@ def compile_graph(graph: Graph, options: CompileOptions = CompileOptions()) -> P
     verify(graph)
     check_quantized(graph)
     calls = lower_ops(graph, LowerOptions(inplace=options.inplace, target=options.target))
+    if options.patch is not None:
+        from engine import patch_stage  # imports Program from here
+
+        return patch_stage.compile_patched(graph, calls, options)
     layout = memory.analyse(graph, calls)
     plan = planner.plan(list(layout.buffers), algorithm=options.planner)
     planner.check_no_overlap(list(layout.buffers), plan.offsets)
