@@ -11,9 +11,10 @@ can pick DSP code with the compiler's `__ARM_FEATURE_DSP` or the
 `TE_TARGET_CORTEX_M4` / `TE_TARGET_CORTEX_M7` macros, and a lowering with
 `LowerOptions.target`.
 
-Optimisation: -O3 for every file. Measured on the MLPerf models it executes
-fewer instructions than -O2 (the metric the project optimises); -O2 stays one
-`OPT=-O2` away in the harness Makefile.
+Optimisation: -O3 for every file. It executes far fewer instructions than
+-O2, the metric the project optimises (Cortex-M7, generic C kernels: KWS
+17.86M vs 27.09M, AD 1.29M vs 2.31M; -Os 32.47M / 3.45M) for about 4.5 kB
+more code on KWS. -O2 stays one `OPT=-O2` away in the harness Makefile.
 """
 
 from __future__ import annotations
