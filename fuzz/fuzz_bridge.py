@@ -73,6 +73,7 @@ class Summary:
     slowest: float = 0.0
     slowest_case: int = -1
     peak_rss_mb: float = 0.0
+    slowest_input: bytes = b""
     over_rss: bool = False
     errors: collections.Counter = dataclasses.field(default_factory=collections.Counter)
 
@@ -237,6 +238,7 @@ def fuzz(
         elapsed = time.perf_counter() - start
         if elapsed > summary.slowest:
             summary.slowest, summary.slowest_case = elapsed, case
+            summary.slowest_input = data
         summary.peak_rss_mb = _rss_mb()
         if summary.peak_rss_mb > rss_limit_mb and not summary.over_rss:
             # The peak only grows: report the first case that pushed it over.
@@ -272,6 +274,17 @@ def _record(
         (crash_dir / f"{what}-{digest}.tflite").write_bytes(data)
 
 
+def _cap_address_space(extra_mb: float) -> None:
+    """Let the process map at most `extra_mb` more than it has now.
+
+    A runaway allocation then fails inside its case as MemoryError (a crash the
+    summary reports) instead of taking the machine down before the RSS check.
+    """
+    pages = int(pathlib.Path("/proc/self/statm").read_text().split()[0])
+    limit = pages * resource.getpagesize() + int(extra_mb * 2**20)
+    resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--cases", type=int, default=10_000)
@@ -284,6 +297,7 @@ def main(argv=None) -> int:
     parser.add_argument("--crash-dir", type=pathlib.Path, default=None)
     parser.add_argument("--progress", action="store_true")
     args = parser.parse_args(argv)
+    _cap_address_space(args.rss_limit_mb)
     summary = fuzz(
         args.cases,
         args.seed,
@@ -293,6 +307,9 @@ def main(argv=None) -> int:
         args.crash_dir,
         args.progress,
     )
+    if args.crash_dir is not None:  # keep the slowest case to profile
+        args.crash_dir.mkdir(parents=True, exist_ok=True)
+        (args.crash_dir / "slowest.tflite").write_bytes(summary.slowest_input)
     for what, message, digest in summary.crashes[:20]:
         print(f"crash: {what}: {message} [{digest}]")
     for kind, count in summary.errors.most_common(8):
