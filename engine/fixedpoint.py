@@ -72,7 +72,11 @@ def mul_pot(x, exponent: int) -> np.ndarray:
     if exponent == 0:
         return x
     threshold = (1 << (31 - exponent)) - 1
-    return np.where(x > threshold, INT32_MAX, np.where(x < -threshold, INT32_MIN, wrap(x << exponent)))
+    return np.where(
+        x > threshold,
+        INT32_MAX,
+        np.where(x < -threshold, INT32_MIN, wrap(x << exponent)),
+    )
 
 
 def multiply_by_quantized_multiplier(x, multiplier: int, shift: int) -> np.ndarray:
@@ -98,7 +102,15 @@ def exp_on_interval_between_negative_one_quarter_and_0_excl(a) -> np.ndarray:
     return wrap(constant_term + srdhm(constant_term, wrap(x + poly)))
 
 
-_EXP_BARREL = ((-2, 1672461947), (-1, 1302514674), (0, 790015084), (1, 290630308), (2, 39332535), (3, 720401), (4, 242))
+_EXP_BARREL = (
+    (-2, 1672461947),
+    (-1, 1302514674),
+    (0, 790015084),
+    (1, 290630308),
+    (2, 39332535),
+    (3, 720401),
+    (4, 242),
+)
 
 
 def exp_on_negative_values(a, integer_bits: int) -> np.ndarray:
@@ -107,7 +119,9 @@ def exp_on_negative_values(a, integer_bits: int) -> np.ndarray:
     frac = 31 - integer_bits
     quarter = 1 << (frac - 2)
     a_mod = wrap((a & (quarter - 1)) - quarter)
-    result = exp_on_interval_between_negative_one_quarter_and_0_excl(mul_pot(a_mod, integer_bits))
+    result = exp_on_interval_between_negative_one_quarter_and_0_excl(
+        mul_pot(a_mod, integer_bits)
+    )
     remainder = wrap(a_mod - a)
     for exponent, multiplier in _EXP_BARREL:
         if integer_bits > exponent:
@@ -141,7 +155,9 @@ def logistic(a, integer_bits: int) -> np.ndarray:
     a = _i64(a)
     positive = a > 0
     abs_a = np.where(positive, a, wrap(-a))
-    if_positive = one_over_one_plus_x_for_x_in_0_1(exp_on_negative_values(wrap(-abs_a), integer_bits))
+    if_positive = one_over_one_plus_x_for_x_in_0_1(
+        exp_on_negative_values(wrap(-abs_a), integer_bits)
+    )
     if_negative = wrap(INT32_MAX - if_positive)
     return np.where(a == 0, 1 << 30, np.where(positive, if_positive, if_negative))
 
@@ -152,5 +168,7 @@ def tanh(a, integer_bits: int) -> np.ndarray:
     negative = a < 0
     n = np.where(negative, a, wrap(-a))
     # exp(2n): the same raw value read with one more integer bit.
-    t = one_minus_x_over_one_plus_x_for_x_in_0_1(exp_on_negative_values(n, integer_bits + 1))
+    t = one_minus_x_over_one_plus_x_for_x_in_0_1(
+        exp_on_negative_values(n, integer_bits + 1)
+    )
     return np.where(a == 0, 0, np.where(negative, wrap(-t), t))

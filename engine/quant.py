@@ -111,7 +111,7 @@ def calculate_input_radius(input_integer_bits: int, input_left_shift: int, total
     max_input_rescaled = (
         1.0 * ((1 << input_integer_bits) - 1) * (1 << (total_signed_bits - input_integer_bits)) / (1 << input_left_shift)
     )
-    return int(math.floor(max_input_rescaled))
+    return math.floor(max_input_rescaled)
 
 
 def downscale_int32_to_int16_multiplier(multiplier: int) -> int:

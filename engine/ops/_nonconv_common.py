@@ -30,16 +30,22 @@ def output(graph: Graph, op: Op) -> Tensor:
 def require_dtype(op: Op, tensor: Tensor, *dtypes: DType) -> None:
     if tensor.dtype not in dtypes:
         want = "/".join(d.name for d in dtypes)
-        raise UnsupportedOp(f"{op.kind}: tensor {tensor.id} ({tensor.name!r}) is {tensor.dtype.name}, need {want}")
+        raise UnsupportedOp(
+            f"{op.kind}: tensor {tensor.id} ({tensor.name!r}) is {tensor.dtype.name}, need {want}"
+        )
 
 
 def per_tensor(op: Op, tensor: Tensor) -> tuple[np.float32, int]:
     """(scale as float32, zero point) of a per-tensor quantised tensor."""
     q = tensor.quant
     if q is None:
-        raise UnsupportedOp(f"{op.kind}: tensor {tensor.id} ({tensor.name!r}) is not quantised")
+        raise UnsupportedOp(
+            f"{op.kind}: tensor {tensor.id} ({tensor.name!r}) is not quantised"
+        )
     if q.per_channel and len(q.scale) != 1:
-        raise UnsupportedOp(f"{op.kind}: tensor {tensor.id} ({tensor.name!r}) is per-channel quantised")
+        raise UnsupportedOp(
+            f"{op.kind}: tensor {tensor.id} ({tensor.name!r}) is per-channel quantised"
+        )
     return np.float32(q.scale[0]), int(q.zero_point[0])
 
 

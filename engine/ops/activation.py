@@ -13,8 +13,21 @@ from __future__ import annotations
 import numpy as np
 
 from engine import fixedpoint as fp
-from engine.lowering import Call, ConstArray, LowerOptions, TensorArg, UnsupportedOp, lowering
-from engine.ops._nonconv_common import inputs, num_elements, output, per_tensor, require_dtype
+from engine.lowering import (
+    Call,
+    ConstArray,
+    LowerOptions,
+    TensorArg,
+    UnsupportedOp,
+    lowering,
+)
+from engine.ops._nonconv_common import (
+    inputs,
+    num_elements,
+    output,
+    per_tensor,
+    require_dtype,
+)
 from engine.quant import (
     calculate_input_radius,
     downscale_int32_to_int16_multiplier,
@@ -31,7 +44,9 @@ def _saturate_int8(x: np.ndarray) -> np.ndarray:
     return np.clip(x, -128, 127).astype(np.int8)
 
 
-def _sigmoid_like(x_minus_zp: np.ndarray, in_scale: np.float32, fn, out_shift: int, out_offset: int) -> np.ndarray:
+def _sigmoid_like(
+    x_minus_zp: np.ndarray, in_scale: np.float32, fn, out_shift: int, out_offset: int
+) -> np.ndarray:
     """TFLM's int8 LOGISTIC/TANH: saturate beyond the input radius, else fixed point.
 
     The input is rescaled to Q4.27 with a multiplier from frexp(scale * 2^27),
@@ -39,12 +54,18 @@ def _sigmoid_like(x_minus_zp: np.ndarray, in_scale: np.float32, fn, out_shift: i
     2^-out_shift steps and offset.
     """
     integer_bits = 4
-    multiplier, shift = frexp_multiplier(float(in_scale) * float(1 << (31 - integer_bits)))
+    multiplier, shift = frexp_multiplier(
+        float(in_scale) * float(1 << (31 - integer_bits))
+    )
     radius = calculate_input_radius(integer_bits, shift, 31)
     inside = (x_minus_zp > -radius) & (x_minus_zp < radius)
-    q4 = fp.multiply_by_quantized_multiplier(np.where(inside, x_minus_zp, 0), multiplier, shift)
+    q4 = fp.multiply_by_quantized_multiplier(
+        np.where(inside, x_minus_zp, 0), multiplier, shift
+    )
     value = fp.rdbpot(fn(q4, integer_bits), 31 - out_shift) + out_offset
-    value = np.where(x_minus_zp <= -radius, -128, np.where(x_minus_zp >= radius, 127, value))
+    value = np.where(
+        x_minus_zp <= -radius, -128, np.where(x_minus_zp >= radius, 127, value)
+    )
     return _saturate_int8(value)
 
 
@@ -63,14 +84,20 @@ def _shift_16(x: np.ndarray, amount: int) -> np.ndarray:
     return np.clip(x * (1 << amount), fp.INT16_MIN, fp.INT16_MAX)
 
 
-def _hard_swish_multipliers(in_scale: np.float32, out_scale: np.float32) -> tuple[int, int, int, int]:
+def _hard_swish_multipliers(
+    in_scale: np.float32, out_scale: np.float32
+) -> tuple[int, int, int, int]:
     """HardSwishPrepare: (output mult16, output exponent, reluish mult16, reluish exponent)."""
-    hires_input_scale = np.float32(1.0 / 128.0) * in_scale  # float32 arithmetic, as in TFLM
+    hires_input_scale = (
+        np.float32(1.0 / 128.0) * in_scale
+    )  # float32 arithmetic, as in TFLM
     reluish_scale = np.float32(3.0) / np.float32(32768.0)
     out_mult, out_exp = quantize_multiplier(float(hires_input_scale / out_scale))
     relu_mult, relu_exp = quantize_multiplier(float(hires_input_scale / reluish_scale))
     if out_exp > 0:
-        raise UnsupportedOp(f"HARD_SWISH: output multiplier exponent {out_exp} > 0, which TFLM rejects")
+        raise UnsupportedOp(
+            f"HARD_SWISH: output multiplier exponent {out_exp} > 0, which TFLM rejects"
+        )
     return (
         downscale_int32_to_int16_multiplier(out_mult),
         out_exp,
@@ -79,9 +106,13 @@ def _hard_swish_multipliers(in_scale: np.float32, out_scale: np.float32) -> tupl
     )
 
 
-def hard_swish_table(in_scale: np.float32, in_zp: int, out_scale: np.float32, out_zp: int) -> np.ndarray:
+def hard_swish_table(
+    in_scale: np.float32, in_zp: int, out_scale: np.float32, out_zp: int
+) -> np.ndarray:
     """HARD_SWISH: reference_ops::HardSwish<int8_t>, in 16-bit fixed point."""
-    out_mult, out_exp, relu_mult, relu_exp = _hard_swish_multipliers(in_scale, out_scale)
+    out_mult, out_exp, relu_mult, relu_exp = _hard_swish_multipliers(
+        in_scale, out_scale
+    )
     hires = fp.wrap((ALL_INT8 - in_zp) * 128, 16)
     preshift_output = fp.srdhm(hires, out_mult, bits=16)
     reluish = hires
@@ -93,18 +124,24 @@ def hard_swish_table(in_scale: np.float32, in_zp: int, out_scale: np.float32, ou
     if relu_exp < 0:
         reluish = fp.rdbpot(reluish, -relu_exp, bits=16)
     reluish = (reluish + (1 << 15)) >> 1  # [-1, 1] -> [0, 1]
-    value = fp.rdbpot(fp.doubling_high_mul_16(reluish, preshift_output), -out_exp, bits=16)
+    value = fp.rdbpot(
+        fp.doubling_high_mul_16(reluish, preshift_output), -out_exp, bits=16
+    )
     return _saturate_int8(fp.wrap(value + out_zp, 16))
 
 
-def leaky_relu_table(in_scale: np.float32, in_zp: int, out_scale: np.float32, out_zp: int, alpha: float) -> np.ndarray:
+def leaky_relu_table(
+    in_scale: np.float32, in_zp: int, out_scale: np.float32, out_zp: int, alpha: float
+) -> np.ndarray:
     """LEAKY_RELU: identity or alpha multiplier by the sign of x - zp.
 
     The installed TFLM forms the alpha multiplier in double precision (a float32
     product rounds scale 0.3 * alpha -0.5 / scale 0.1 to a tie at -1.5 and
     disagrees with it), so both multipliers are computed in double here.
     """
-    alpha_mult, alpha_shift = quantize_multiplier(float(in_scale) * float(np.float32(alpha)) / float(out_scale))
+    alpha_mult, alpha_shift = quantize_multiplier(
+        float(in_scale) * float(np.float32(alpha)) / float(out_scale)
+    )
     id_mult, id_shift = quantize_multiplier(float(in_scale) / float(out_scale))
     x = ALL_INT8 - in_zp
     positive = fp.multiply_by_quantized_multiplier(x, id_mult, id_shift)
@@ -116,7 +153,9 @@ def leaky_relu_table(in_scale: np.float32, in_zp: int, out_scale: np.float32, ou
     return _saturate_int8(out_zp + np.where(x >= 0, positive, negative))
 
 
-def relu_table(in_scale: np.float32, in_zp: int, out_scale: np.float32, out_zp: int) -> np.ndarray:
+def relu_table(
+    in_scale: np.float32, in_zp: int, out_scale: np.float32, out_zp: int
+) -> np.ndarray:
     """RELU: requantise to the output scale, clamp below at the output's zero."""
     mult, shift = quantize_multiplier(float(in_scale) / float(out_scale))
     value = out_zp + fp.multiply_by_quantized_multiplier(ALL_INT8 - in_zp, mult, shift)
@@ -125,36 +164,53 @@ def relu_table(in_scale: np.float32, in_zp: int, out_scale: np.float32, out_zp: 
 
 def relu6_table(in_scale: np.float32, in_zp: int) -> np.ndarray:
     """RELU6: TFLM clamps the raw input to [zp, quantised 6] without rescaling."""
-    six = int(np.clip(tflite_round(float(np.float32(6.0) / in_scale)) + in_zp, -128, 127))
+    six = int(
+        np.clip(tflite_round(float(np.float32(6.0) / in_scale)) + in_zp, -128, 127)
+    )
     # TFLM's `val > six ? six : val < zero ? zero : val`, kept as written so
     # even a zero point above `six` gives TFLM's result.
-    return np.where(ALL_INT8 > six, six, np.where(ALL_INT8 < in_zp, in_zp, ALL_INT8)).astype(np.int8)
+    return np.where(
+        ALL_INT8 > six, six, np.where(ALL_INT8 < in_zp, in_zp, ALL_INT8)
+    ).astype(np.int8)
 
 
-def requantize_table(in_scale: np.float32, in_zp: int, out_scale: np.float32, out_zp: int) -> np.ndarray:
+def requantize_table(
+    in_scale: np.float32, in_zp: int, out_scale: np.float32, out_zp: int
+) -> np.ndarray:
     """int8 -> int8 QUANTIZE: reference_ops::Requantize with a double multiplier."""
     mult, shift = quantize_multiplier(float(in_scale) / float(out_scale))
-    return _saturate_int8(fp.multiply_by_quantized_multiplier(ALL_INT8 - in_zp, mult, shift) + out_zp)
+    return _saturate_int8(
+        fp.multiply_by_quantized_multiplier(ALL_INT8 - in_zp, mult, shift) + out_zp
+    )
 
 
 def lut_call(x: Tensor, y: Tensor, table: np.ndarray, options: LowerOptions) -> Call:
     """The te_lut_s8 call applying `table` (256 int8, index = input + 128)."""
     return Call(
         function="te_lut_s8",
-        args=(TensorArg(x.id), TensorArg(y.id), num_elements(x), ConstArray("int8_t", tuple(int(v) for v in table))),
+        args=(
+            TensorArg(x.id),
+            TensorArg(y.id),
+            num_elements(x),
+            ConstArray("int8_t", tuple(int(v) for v in table)),
+        ),
         sources=("te_activation",),
         alias=(0, 0) if options.inplace else None,
         alias_bytes=x.nbytes if options.inplace else 0,
     )
 
 
-def _unary_int8(graph: Graph, op: Op) -> tuple[Tensor, Tensor, np.float32, int, np.float32, int]:
+def _unary_int8(
+    graph: Graph, op: Op
+) -> tuple[Tensor, Tensor, np.float32, int, np.float32, int]:
     (x,) = inputs(graph, op)
     y = output(graph, op)
     require_dtype(op, x, DType.INT8)
     require_dtype(op, y, DType.INT8)
     if num_elements(x) != num_elements(y):
-        raise UnsupportedOp(f"{op.kind}: input shape {x.shape} vs output shape {y.shape}")
+        raise UnsupportedOp(
+            f"{op.kind}: input shape {x.shape} vs output shape {y.shape}"
+        )
     return (x, y, *per_tensor(op, x), *per_tensor(op, y))
 
 
@@ -163,7 +219,9 @@ def lower_activation(graph: Graph, op: Op, options: LowerOptions) -> Call:
     x, y, in_scale, in_zp, out_scale, out_zp = _unary_int8(graph, op)
     if op.kind == "LOGISTIC":
         if out_zp != -128:
-            raise UnsupportedOp(f"LOGISTIC: output zero point {out_zp}, TFLM requires -128")
+            raise UnsupportedOp(
+                f"LOGISTIC: output zero point {out_zp}, TFLM requires -128"
+            )
         table = logistic_table(in_scale, in_zp)
     elif op.kind == "TANH":
         table = tanh_table(in_scale, in_zp)

@@ -11,9 +11,20 @@ import math
 
 import numpy as np
 
-from engine.lowering import Call, ConstArray, LowerOptions, TensorArg, UnsupportedOp, lowering
+from engine.lowering import (
+    Call,
+    ConstArray,
+    LowerOptions,
+    TensorArg,
+    UnsupportedOp,
+    lowering,
+)
 from engine.ops._nonconv_common import inputs, output, per_tensor, require_dtype
-from engine.quant import activation_range, quantize_multiplier, quantize_multiplier_smaller_than_one
+from engine.quant import (
+    activation_range,
+    quantize_multiplier,
+    quantize_multiplier_smaller_than_one,
+)
 from tflite_bridge.ir import DType, Graph, Op, Tensor
 
 LEFT_SHIFT_INT8 = 20  # TFLM's headroom shift for int8 ADD/SUB
@@ -36,16 +47,25 @@ def broadcast_descriptor(shape1, shape2, out_shape) -> tuple[int, ...]:
         ext = out_shape[d]
         if ext == 1:
             continue
-        s1, s2 = (st[d] if _extend(sh, rank)[d] == ext else 0 for st, sh in zip(strides, (shape1, shape2)))
+        s1, s2 = (
+            st[d] if _extend(sh, rank)[d] == ext else 0
+            for st, sh in zip(strides, (shape1, shape2))
+        )
         if axes and axes[-1][1] == s1 * ext and axes[-1][2] == s2 * ext:
             prev = axes.pop()
             axes.append((prev[0] * ext, s1, s2))
         else:
             axes.append((ext, s1, s2))
     if len(axes) > BCAST_AXES:
-        raise UnsupportedOp(f"broadcast of {shape1} with {shape2} needs {len(axes)} axes, kernels take {BCAST_AXES}")
+        raise UnsupportedOp(
+            f"broadcast of {shape1} with {shape2} needs {len(axes)} axes, kernels take {BCAST_AXES}"
+        )
     axes = [(1, 0, 0)] * (BCAST_AXES - len(axes)) + axes
-    return tuple(a[0] for a in axes) + tuple(a[1] for a in axes) + tuple(a[2] for a in axes)
+    return (
+        tuple(a[0] for a in axes)
+        + tuple(a[1] for a in axes)
+        + tuple(a[2] for a in axes)
+    )
 
 
 def _extend(shape, rank: int) -> tuple[int, ...]:
@@ -59,7 +79,9 @@ def _dense_strides(shape) -> list[int]:
 def _check_broadcast(op: Op, a: Tensor, b: Tensor, y: Tensor) -> None:
     expected = tuple(np.broadcast_shapes(a.shape, b.shape))
     if expected != tuple(y.shape):
-        raise UnsupportedOp(f"{op.kind}: inputs {a.shape} and {b.shape} broadcast to {expected}, output is {y.shape}")
+        raise UnsupportedOp(
+            f"{op.kind}: inputs {a.shape} and {b.shape} broadcast to {expected}, output is {y.shape}"
+        )
 
 
 def _operands(graph: Graph, op: Op) -> tuple[Tensor, Tensor, Tensor]:
@@ -71,14 +93,24 @@ def _operands(graph: Graph, op: Op) -> tuple[Tensor, Tensor, Tensor]:
     return a, b, y
 
 
-def _add_sub_multipliers(kind: str, s1: np.float32, s2: np.float32, s_out: np.float32) -> list[tuple[int, int]]:
+def _add_sub_multipliers(
+    kind: str, s1: np.float32, s2: np.float32, s_out: np.float32
+) -> list[tuple[int, int]]:
     """(multiplier, shift) for input 1, input 2 and the output, as TFLM's Prepare."""
     if kind == "ADD":
         twice_max = 2 * float(max(s1, s2))
-        reals = [float(s1) / twice_max, float(s2) / twice_max, twice_max / ((1 << LEFT_SHIFT_INT8) * float(s_out))]
+        reals = [
+            float(s1) / twice_max,
+            float(s2) / twice_max,
+            twice_max / ((1 << LEFT_SHIFT_INT8) * float(s_out)),
+        ]
     else:  # SUB: TFLM computes these in float32
         twice_max = np.float32(2) * max(s1, s2)
-        reals = [float(s1 / twice_max), float(s2 / twice_max), float(twice_max / (np.float32(1 << LEFT_SHIFT_INT8) * s_out))]
+        reals = [
+            float(s1 / twice_max),
+            float(s2 / twice_max),
+            float(twice_max / (np.float32(1 << LEFT_SHIFT_INT8) * s_out)),
+        ]
     try:
         return [quantize_multiplier_smaller_than_one(r) for r in reals]
     except ValueError as e:
@@ -88,28 +120,54 @@ def _add_sub_multipliers(kind: str, s1: np.float32, s2: np.float32, s_out: np.fl
 @lowering("ADD", "SUB")
 def lower_add_sub(graph: Graph, op: Op, options: LowerOptions) -> Call:
     a, b, y = _operands(graph, op)
-    (s1, z1), (s2, z2), (so, zo) = per_tensor(op, a), per_tensor(op, b), per_tensor(op, y)
+    (s1, z1), (s2, z2), (so, zo) = (
+        per_tensor(op, a),
+        per_tensor(op, b),
+        per_tensor(op, y),
+    )
     (m1, sh1), (m2, sh2), (mo, sho) = _add_sub_multipliers(op.kind, s1, s2, so)
-    act_min, act_max = activation_range(op.attrs.fused_activation_function, float(so), zo, DType.INT8)
+    act_min, act_max = activation_range(
+        op.attrs.fused_activation_function, float(so), zo, DType.INT8
+    )
     bcast = broadcast_descriptor(a.shape, b.shape, y.shape)
-    args = (TensorArg(a.id), TensorArg(b.id), TensorArg(y.id), ConstArray("int32_t", bcast))
+    args = (
+        TensorArg(a.id),
+        TensorArg(b.id),
+        TensorArg(y.id),
+        ConstArray("int32_t", bcast),
+    )
     args += (-z1, m1, sh1, -z2, m2, sh2, LEFT_SHIFT_INT8, mo, sho, zo, act_min, act_max)
-    return _call("te_add_s8" if op.kind == "ADD" else "te_sub_s8", a, b, y, args, options)
+    return _call(
+        "te_add_s8" if op.kind == "ADD" else "te_sub_s8", a, b, y, args, options
+    )
 
 
 @lowering("MUL")
 def lower_mul(graph: Graph, op: Op, options: LowerOptions) -> Call:
     a, b, y = _operands(graph, op)
-    (s1, z1), (s2, z2), (so, zo) = per_tensor(op, a), per_tensor(op, b), per_tensor(op, y)
+    (s1, z1), (s2, z2), (so, zo) = (
+        per_tensor(op, a),
+        per_tensor(op, b),
+        per_tensor(op, y),
+    )
     mult, shift = quantize_multiplier(float(s1) * float(s2) / float(so))
-    act_min, act_max = activation_range(op.attrs.fused_activation_function, float(so), zo, DType.INT8)
+    act_min, act_max = activation_range(
+        op.attrs.fused_activation_function, float(so), zo, DType.INT8
+    )
     bcast = broadcast_descriptor(a.shape, b.shape, y.shape)
-    args = (TensorArg(a.id), TensorArg(b.id), TensorArg(y.id), ConstArray("int32_t", bcast))
+    args = (
+        TensorArg(a.id),
+        TensorArg(b.id),
+        TensorArg(y.id),
+        ConstArray("int32_t", bcast),
+    )
     args += (-z1, -z2, mult, shift, zo, act_min, act_max)
     return _call("te_mul_s8", a, b, y, args, options)
 
 
-def _call(function: str, a: Tensor, b: Tensor, y: Tensor, args: tuple, options: LowerOptions) -> Call:
+def _call(
+    function: str, a: Tensor, b: Tensor, y: Tensor, args: tuple, options: LowerOptions
+) -> Call:
     """The Call, in place on the first input whose shape is the output's (if any)."""
     alias = None
     if options.inplace and not a.is_constant and tuple(a.shape) == tuple(y.shape):

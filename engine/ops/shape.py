@@ -14,7 +14,14 @@ import math
 
 import numpy as np
 
-from engine.lowering import Call, ConstArray, LowerOptions, TensorArg, UnsupportedOp, lowering
+from engine.lowering import (
+    Call,
+    ConstArray,
+    LowerOptions,
+    TensorArg,
+    UnsupportedOp,
+    lowering,
+)
 from engine.ops._nonconv_common import output, per_tensor, require_dtype
 from engine.quant import tflite_round
 from tflite_bridge.attrs import Activation
@@ -36,7 +43,10 @@ def pad_descriptor(in_shape, paddings) -> tuple[int, ...]:
     Axes without padding are folded into the axis before them, so the
     innermost extent is as long a contiguous run as possible.
     """
-    axes = [[int(n), int(n) + int(b) + int(a), int(b)] for n, (b, a) in zip(in_shape, paddings)]
+    axes = [
+        [int(n), int(n) + int(b) + int(a), int(b)]
+        for n, (b, a) in zip(in_shape, paddings)
+    ]
     merged: list[list[int]] = []
     for ext, out, before in axes:
         if merged and out == ext:  # unpadded: fold into the previous axis
@@ -46,7 +56,11 @@ def pad_descriptor(in_shape, paddings) -> tuple[int, ...]:
     if len(merged) > PAD_AXES:
         raise UnsupportedOp(f"PAD: {len(merged)} padded axes, kernel takes {PAD_AXES}")
     merged = [[1, 1, 0]] * (PAD_AXES - len(merged)) + merged
-    return tuple(m[0] for m in merged) + tuple(m[1] for m in merged) + tuple(m[2] for m in merged)
+    return (
+        tuple(m[0] for m in merged)
+        + tuple(m[1] for m in merged)
+        + tuple(m[2] for m in merged)
+    )
 
 
 @lowering("PAD", "PADV2")
@@ -57,10 +71,14 @@ def lower_pad(graph: Graph, op: Op, options: LowerOptions) -> Call:
     require_dtype(op, y, DType.INT8)
     paddings = _const(graph, op, 1).reshape(-1, 2)
     if paddings.shape[0] != len(x.shape) or (paddings < 0).any():
-        raise UnsupportedOp(f"PAD: paddings {paddings.tolist()} do not fit input shape {x.shape}")
+        raise UnsupportedOp(
+            f"PAD: paddings {paddings.tolist()} do not fit input shape {x.shape}"
+        )
     expected = tuple(int(n + b + a) for n, (b, a) in zip(x.shape, paddings))
     if expected != tuple(y.shape):
-        raise UnsupportedOp(f"PAD: input {x.shape} padded by {paddings.tolist()} is {expected}, output is {y.shape}")
+        raise UnsupportedOp(
+            f"PAD: input {x.shape} padded by {paddings.tolist()} is {expected}, output is {y.shape}"
+        )
     if op.kind == "PADV2" and len(op.inputs) > 2 and op.inputs[2] >= 0:
         pad_value = int(_const(graph, op, 2).reshape(-1)[0])
     else:
@@ -80,17 +98,25 @@ def lower_concatenation(graph: Graph, op: Op, options: LowerOptions) -> Call:
     for t in (*xs, y):
         require_dtype(op, t, DType.INT8)
     if op.attrs.fused_activation_function != Activation.NONE:
-        raise UnsupportedOp(f"CONCATENATION: fused activation {op.attrs.fused_activation_function.name}")
+        raise UnsupportedOp(
+            f"CONCATENATION: fused activation {op.attrs.fused_activation_function.name}"
+        )
     rank = len(y.shape)
     axis = op.attrs.axis + rank if op.attrs.axis < 0 else op.attrs.axis
     if not 0 <= axis < rank or any(len(t.shape) != rank for t in xs):
-        raise UnsupportedOp(f"CONCATENATION: axis {op.attrs.axis} for shapes {[t.shape for t in xs]}")
+        raise UnsupportedOp(
+            f"CONCATENATION: axis {op.attrs.axis} for shapes {[t.shape for t in xs]}"
+        )
     if sum(t.shape[axis] for t in xs) != y.shape[axis]:
-        raise UnsupportedOp(f"CONCATENATION: inputs {[t.shape for t in xs]} do not add up to {y.shape}")
+        raise UnsupportedOp(
+            f"CONCATENATION: inputs {[t.shape for t in xs]} do not add up to {y.shape}"
+        )
     out_q = per_tensor(op, y)
     for t in xs:
         if per_tensor(op, t) != out_q:
-            raise UnsupportedOp(f"CONCATENATION: input {t.id} quantisation {per_tensor(op, t)} differs from output {out_q}; TFLM requires equal")
+            raise UnsupportedOp(
+                f"CONCATENATION: input {t.id} quantisation {per_tensor(op, t)} differs from output {out_q}; TFLM requires equal"
+            )
     outer = math.prod(y.shape[:axis])
     args: tuple = (TensorArg(y.id), outer, math.prod(y.shape[axis:]), len(xs))
     for t in xs:
@@ -98,7 +124,9 @@ def lower_concatenation(graph: Graph, op: Op, options: LowerOptions) -> Call:
     return Call(function="te_concatenation_s8", args=args, sources=("te_shape",))
 
 
-def nearest_neighbor_map(input_size: int, output_size: int, align_corners: bool, half_pixel_centers: bool) -> list[int]:
+def nearest_neighbor_map(
+    input_size: int, output_size: int, align_corners: bool, half_pixel_centers: bool
+) -> list[int]:
     """TFLM's GetNearestNeighbor for every output index, in float32 arithmetic."""
     if align_corners and output_size > 1:
         scale = np.float32(input_size - 1) / np.float32(output_size - 1)
@@ -120,17 +148,37 @@ def lower_resize_nearest(graph: Graph, op: Op, options: LowerOptions) -> Call:
     y = output(graph, op)
     require_dtype(op, x, DType.INT8)
     require_dtype(op, y, DType.INT8)
-    if len(x.shape) != 4 or len(y.shape) != 4 or x.shape[0] != y.shape[0] or x.shape[3] != y.shape[3]:
-        raise UnsupportedOp(f"RESIZE_NEAREST_NEIGHBOR: shapes {x.shape} -> {y.shape} are not NHWC with equal N, C")
+    if (
+        len(x.shape) != 4
+        or len(y.shape) != 4
+        or x.shape[0] != y.shape[0]
+        or x.shape[3] != y.shape[3]
+    ):
+        raise UnsupportedOp(
+            f"RESIZE_NEAREST_NEIGHBOR: shapes {x.shape} -> {y.shape} are not NHWC with equal N, C"
+        )
     size = _const(graph, op, 1).reshape(-1)
     if tuple(int(v) for v in size) != tuple(y.shape[1:3]):
-        raise UnsupportedOp(f"RESIZE_NEAREST_NEIGHBOR: size {size.tolist()} vs output {y.shape}")
+        raise UnsupportedOp(
+            f"RESIZE_NEAREST_NEIGHBOR: size {size.tolist()} vs output {y.shape}"
+        )
     a = op.attrs
     n, h, w, c = x.shape
     ys = nearest_neighbor_map(h, y.shape[1], a.align_corners, a.half_pixel_centers)
     xs = nearest_neighbor_map(w, y.shape[2], a.align_corners, a.half_pixel_centers)
     return Call(
         function="te_resize_nearest_s8",
-        args=(TensorArg(x.id), TensorArg(y.id), n, h, w, c, y.shape[1], y.shape[2], ConstArray("int32_t", tuple(ys)), ConstArray("int32_t", tuple(xs))),
+        args=(
+            TensorArg(x.id),
+            TensorArg(y.id),
+            n,
+            h,
+            w,
+            c,
+            y.shape[1],
+            y.shape[2],
+            ConstArray("int32_t", tuple(ys)),
+            ConstArray("int32_t", tuple(xs)),
+        ),
         sources=("te_shape",),
     )

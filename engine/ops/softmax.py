@@ -11,11 +11,19 @@ from __future__ import annotations
 import numpy as np
 
 from engine.lowering import Call, LowerOptions, TensorArg, UnsupportedOp, lowering
-from engine.ops._nonconv_common import inputs, num_elements, output, per_tensor, require_dtype
+from engine.ops._nonconv_common import (
+    inputs,
+    num_elements,
+    output,
+    per_tensor,
+    require_dtype,
+)
 from engine.quant import calculate_input_radius, preprocess_softmax_scaling
 from tflite_bridge.ir import DType, Graph, Op
 
-SCALED_DIFF_INTEGER_BITS = 5  # Q5.26 input differences, as TFLM's kScaledDiffIntegerBits
+SCALED_DIFF_INTEGER_BITS = (
+    5  # Q5.26 input differences, as TFLM's kScaledDiffIntegerBits
+)
 
 
 @lowering("SOFTMAX")
@@ -27,17 +35,29 @@ def lower_softmax(graph: Graph, op: Op, options: LowerOptions) -> Call:
     in_scale, _ = per_tensor(op, x)
     out_scale, out_zp = per_tensor(op, y)
     if out_zp != -128 or out_scale != np.float32(1.0 / 256):
-        raise UnsupportedOp(f"SOFTMAX: output quantisation ({out_scale}, {out_zp}) is not (1/256, -128) as TFLM requires")
+        raise UnsupportedOp(
+            f"SOFTMAX: output quantisation ({out_scale}, {out_zp}) is not (1/256, -128) as TFLM requires"
+        )
     if not x.shape or x.shape != y.shape:
         raise UnsupportedOp(f"SOFTMAX: input shape {x.shape} vs output shape {y.shape}")
     # TFLM casts the float32 beta and scale to double before multiplying.
     beta = float(np.float32(op.attrs.beta))
-    multiplier, left_shift = preprocess_softmax_scaling(beta, float(in_scale), SCALED_DIFF_INTEGER_BITS)
+    multiplier, left_shift = preprocess_softmax_scaling(
+        beta, float(in_scale), SCALED_DIFF_INTEGER_BITS
+    )
     diff_min = -calculate_input_radius(SCALED_DIFF_INTEGER_BITS, left_shift)
     depth = x.shape[-1]
     return Call(
         function="te_softmax_s8",
-        args=(TensorArg(x.id), TensorArg(y.id), num_elements(x) // depth, depth, multiplier, left_shift, diff_min),
+        args=(
+            TensorArg(x.id),
+            TensorArg(y.id),
+            num_elements(x) // depth,
+            depth,
+            multiplier,
+            left_shift,
+            diff_min,
+        ),
         sources=("te_softmax",),
         alias=(0, 0) if options.inplace else None,
         alias_bytes=x.nbytes if options.inplace else 0,

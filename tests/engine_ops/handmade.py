@@ -9,13 +9,16 @@ a logistic with an input scale of 0.5.
 from __future__ import annotations
 
 import dataclasses
-from typing import Optional
 
 import flatbuffers
 import numpy as np
 from ai_edge_litert import schema_py_generated as schema
 
-_TYPES = {"int8": schema.TensorType.INT8, "float32": schema.TensorType.FLOAT32, "int32": schema.TensorType.INT32}
+_TYPES = {
+    "int8": schema.TensorType.INT8,
+    "float32": schema.TensorType.FLOAT32,
+    "int32": schema.TensorType.INT32,
+}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -24,9 +27,9 @@ class Spec:
 
     shape: tuple[int, ...]
     dtype: str = "int8"
-    scale: Optional[float] = None
+    scale: float | None = None
     zero_point: int = 0
-    data: Optional[np.ndarray] = None
+    data: np.ndarray | None = None
 
 
 def _tensor(i: int, spec: Spec, buffer: int) -> schema.TensorT:
@@ -43,7 +46,9 @@ def _tensor(i: int, spec: Spec, buffer: int) -> schema.TensorT:
     return t
 
 
-def one_op_model(kind: str, ins: list[Spec], outs: list[Spec], options=None, version: int = 1) -> bytes:
+def one_op_model(
+    kind: str, ins: list[Spec], outs: list[Spec], options=None, version: int = 1
+) -> bytes:
     """A model of one builtin op `kind` with graph inputs = the non-constant `ins`.
 
     `options` is a schema *OptionsT object (its type is looked up by class name).
@@ -67,7 +72,9 @@ def one_op_model(kind: str, ins: list[Spec], outs: list[Spec], options=None, ver
     op.inputs = list(range(len(ins)))
     op.outputs = [len(ins) + k for k in range(len(outs))]
     if options is not None:
-        op.builtinOptionsType = getattr(schema.BuiltinOptions, type(options).__name__[:-1])
+        op.builtinOptionsType = getattr(
+            schema.BuiltinOptions, type(options).__name__[:-1]
+        )
         op.builtinOptions = options
     sub = schema.SubGraphT()
     sub.tensors = tensors

@@ -29,7 +29,9 @@ from tflite_bridge import read
 ALL_INT8 = np.arange(-128, 128, dtype=np.int8).reshape(1, 256)
 
 
-def assert_bit_exact(model: bytes, samples: int = 3, inputs=(), sanitize: bool = False) -> None:
+def assert_bit_exact(
+    model: bytes, samples: int = 3, inputs=(), sanitize: bool = False
+) -> None:
     report = verify_model(model, samples=samples, inputs=inputs, sanitize=sanitize)
     assert report.bit_exact, first_lines(report)
     assert report.tensors_compared > 0
@@ -58,29 +60,77 @@ def tflm_on_all_int8(model: bytes) -> np.ndarray:
 
 
 def unary(kind: str, in_q, out_q, opts=None) -> bytes:
-    return one_op_model(kind, [Spec((1, 256), scale=in_q[0], zero_point=in_q[1])],
-                        [Spec((1, 256), scale=out_q[0], zero_point=out_q[1])], opts)
+    return one_op_model(
+        kind,
+        [Spec((1, 256), scale=in_q[0], zero_point=in_q[1])],
+        [Spec((1, 256), scale=out_q[0], zero_point=out_q[1])],
+        opts,
+    )
 
 
-SIGMOID_INPUTS = [(0.001, 0), (0.01, -128), (0.0235, 17), (0.1, 0), (0.5, 127), (2.0, -40)]
+SIGMOID_INPUTS = [
+    (0.001, 0),
+    (0.01, -128),
+    (0.0235, 17),
+    (0.1, 0),
+    (0.5, 127),
+    (2.0, -40),
+]
 TABLE_CASES = (
     [("LOGISTIC", q, (1 / 256, -128), None) for q in SIGMOID_INPUTS]
     + [("TANH", q, (1 / 128, 0), None) for q in SIGMOID_INPUTS]
-    + [("HARD_SWISH", (si, zi), (so, zo), None)
-       for si, zi, so, zo in [(0.02, -128, 0.015, -110), (0.05, 3, 0.03, -20), (0.1, 60, 0.5, -1),
-                              (0.3, -5, 0.01, 0), (0.004, 0, 0.003, 5), (1.0, 0, 0.9, 0)]]
-    + [("LEAKY_RELU", (si, zi), (so, zo), options("LeakyReluOptions", alpha=alpha))
-       for si, zi, so, zo, alpha in [(0.01, -3, 0.01, 1, 0.2), (0.05, 10, 0.04, -7, 0.01), (0.1, 0, 0.1, 0, -0.5),
-                                     (0.3, -3, 0.1, 1, -0.5), (0.02, 0, 0.05, 5, 2.5), (0.1, -128, 0.2, -128, -3.0)]]
-    + [("RELU", (si, zi), (so, zo), None)
-       for si, zi, so, zo in [(0.1, 0, 0.05, -128), (0.02, -20, 0.03, 12), (0.5, 100, 0.2, -128), (0.01, -128, 0.01, -128)]]
-    + [("RELU6", (si, zi), (si, zi), None) for si, zi in [(6 / 255, -128), (0.1, 0), (0.02, -30), (0.5, 120)]]
-    + [("QUANTIZE", (si, zi), (so, zo), None)
-       for si, zi, so, zo in [(0.02, 5, 0.03, -5), (0.1, -128, 0.01, 0), (0.05, 0, 0.05, 1), (0.007, 90, 0.2, -100)]]
+    + [
+        ("HARD_SWISH", (si, zi), (so, zo), None)
+        for si, zi, so, zo in [
+            (0.02, -128, 0.015, -110),
+            (0.05, 3, 0.03, -20),
+            (0.1, 60, 0.5, -1),
+            (0.3, -5, 0.01, 0),
+            (0.004, 0, 0.003, 5),
+            (1.0, 0, 0.9, 0),
+        ]
+    ]
+    + [
+        ("LEAKY_RELU", (si, zi), (so, zo), options("LeakyReluOptions", alpha=alpha))
+        for si, zi, so, zo, alpha in [
+            (0.01, -3, 0.01, 1, 0.2),
+            (0.05, 10, 0.04, -7, 0.01),
+            (0.1, 0, 0.1, 0, -0.5),
+            (0.3, -3, 0.1, 1, -0.5),
+            (0.02, 0, 0.05, 5, 2.5),
+            (0.1, -128, 0.2, -128, -3.0),
+        ]
+    ]
+    + [
+        ("RELU", (si, zi), (so, zo), None)
+        for si, zi, so, zo in [
+            (0.1, 0, 0.05, -128),
+            (0.02, -20, 0.03, 12),
+            (0.5, 100, 0.2, -128),
+            (0.01, -128, 0.01, -128),
+        ]
+    ]
+    + [
+        ("RELU6", (si, zi), (si, zi), None)
+        for si, zi in [(6 / 255, -128), (0.1, 0), (0.02, -30), (0.5, 120)]
+    ]
+    + [
+        ("QUANTIZE", (si, zi), (so, zo), None)
+        for si, zi, so, zo in [
+            (0.02, 5, 0.03, -5),
+            (0.1, -128, 0.01, 0),
+            (0.05, 0, 0.05, 1),
+            (0.007, 90, 0.2, -100),
+        ]
+    ]
 )
 
 
-@pytest.mark.parametrize("kind,in_q,out_q,opts", TABLE_CASES, ids=lambda v: str(v) if not hasattr(v, "__dict__") else "")
+@pytest.mark.parametrize(
+    "kind,in_q,out_q,opts",
+    TABLE_CASES,
+    ids=lambda v: str(v) if not hasattr(v, "__dict__") else "",
+)
 def test_table_equals_tflm_on_every_int8_input(kind, in_q, out_q, opts):
     model = unary(kind, in_q, out_q, opts)
     np.testing.assert_array_equal(table_of(model), tflm_on_all_int8(model))
@@ -100,17 +150,34 @@ def test_hard_swish_rejects_what_tflm_rejects():
 
 
 def softmax_model(shape, scale, zero_point, beta) -> bytes:
-    return one_op_model("SOFTMAX", [Spec(shape, scale=scale, zero_point=zero_point)],
-                        [Spec(shape, scale=1 / 256, zero_point=-128)], options("SoftmaxOptions", beta=beta))
+    return one_op_model(
+        "SOFTMAX",
+        [Spec(shape, scale=scale, zero_point=zero_point)],
+        [Spec(shape, scale=1 / 256, zero_point=-128)],
+        options("SoftmaxOptions", beta=beta),
+    )
 
 
-@pytest.mark.parametrize("scale,zero_point,beta", [
-    (0.1, 0, 1.0), (0.0078, -5, 1.0), (0.5, 20, 1.0), (3.0, 0, 1.0), (0.05, 0, 0.3), (0.02, -128, 2.5), (0.2, 7, 100.0),
-])
+@pytest.mark.parametrize(
+    "scale,zero_point,beta",
+    [
+        (0.1, 0, 1.0),
+        (0.0078, -5, 1.0),
+        (0.5, 20, 1.0),
+        (3.0, 0, 1.0),
+        (0.05, 0, 0.3),
+        (0.02, -128, 2.5),
+        (0.2, 7, 100.0),
+    ],
+)
 def test_softmax_every_difference(scale, zero_point, beta):
     # A row holding every int8 value reaches every difference x - max in [-255, 0].
-    rows = np.stack([np.arange(-128, 128), np.roll(np.arange(-128, 128), 77)]).astype(np.int8)
-    assert_bit_exact(softmax_model((2, 256), scale, zero_point, beta), samples=2, inputs=[[rows]])
+    rows = np.stack([np.arange(-128, 128), np.roll(np.arange(-128, 128), 77)]).astype(
+        np.int8
+    )
+    assert_bit_exact(
+        softmax_model((2, 256), scale, zero_point, beta), samples=2, inputs=[[rows]]
+    )
 
 
 @pytest.mark.parametrize("shape", [(1, 1), (1, 10), (3, 12), (1, 2, 3, 5)])
@@ -119,8 +186,12 @@ def test_softmax_shapes(shape):
 
 
 def test_softmax_requires_tflm_output_quantisation():
-    model = one_op_model("SOFTMAX", [Spec((1, 10), scale=0.1)], [Spec((1, 10), scale=1 / 255, zero_point=-128)],
-                         options("SoftmaxOptions", beta=1.0))
+    model = one_op_model(
+        "SOFTMAX",
+        [Spec((1, 10), scale=0.1)],
+        [Spec((1, 10), scale=1 / 255, zero_point=-128)],
+        options("SoftmaxOptions", beta=1.0),
+    )
     graph = read(model)
     with pytest.raises(UnsupportedOp, match="1/256"):
         lower(graph, graph.ops[0])
@@ -149,45 +220,89 @@ OPTIONS = {"ADD": "AddOptions", "SUB": "SubOptions", "MUL": "MulOptions"}
 # Each (op, broadcast) pair gets one fused activation, NONE/RELU/RELU6 in turn,
 # so every op meets every activation and every broadcast without the product.
 ELEMENTWISE_CASES = [
-    (kind, shapes, (0, 1, 3)[(k + i) % 3]) for k, kind in enumerate(OPTIONS) for i, shapes in enumerate(BROADCASTS)
+    (kind, shapes, (0, 1, 3)[(k + i) % 3])
+    for k, kind in enumerate(OPTIONS)
+    for i, shapes in enumerate(BROADCASTS)
 ]
 
 
 @pytest.mark.parametrize("kind,shapes,activation", ELEMENTWISE_CASES, ids=str)
 def test_elementwise(kind, shapes, activation):
-    rng = np.random.default_rng(zlib.crc32(repr((kind, shapes, activation)).encode()))  # stable across runs
+    rng = np.random.default_rng(
+        zlib.crc32(repr((kind, shapes, activation)).encode())
+    )  # stable across runs
     s1, s2, so = rng.uniform(0.005, 0.2, 3)
     if kind == "MUL":
         so = s1 * s2 * rng.uniform(20, 200)
     z1, z2, zo = (int(v) for v in rng.integers(-128, 128, 3))
     out = tuple(np.broadcast_shapes(*shapes))
-    model = one_op_model(kind, [Spec(shapes[0], scale=s1, zero_point=z1), Spec(shapes[1], scale=s2, zero_point=z2)],
-                         [Spec(out, scale=so, zero_point=zo)], options(OPTIONS[kind], fusedActivationFunction=activation))
+    model = one_op_model(
+        kind,
+        [
+            Spec(shapes[0], scale=s1, zero_point=z1),
+            Spec(shapes[1], scale=s2, zero_point=z2),
+        ],
+        [Spec(out, scale=so, zero_point=zo)],
+        options(OPTIONS[kind], fusedActivationFunction=activation),
+    )
     assert_bit_exact(model, samples=2)
 
 
 def test_broadcast_descriptor_merges_contiguous_axes():
-    assert broadcast_descriptor((1, 4, 4, 8), (1, 4, 4, 8), (1, 4, 4, 8)) == (1,) * 5 + (128,) + (0,) * 5 + (1,) + (0,) * 5 + (1,)
+    assert broadcast_descriptor((1, 4, 4, 8), (1, 4, 4, 8), (1, 4, 4, 8)) == (
+        1,
+    ) * 5 + (128,) + (0,) * 5 + (1,) + (0,) * 5 + (1,)
     # (8,) against NHWC: one axis of 16 pixels where input 2 stays put, one of 8 channels.
-    assert broadcast_descriptor((1, 4, 4, 8), (8,), (1, 4, 4, 8)) == (1, 1, 1, 1, 16, 8, 0, 0, 0, 0, 8, 1, 0, 0, 0, 0, 0, 1)
+    assert broadcast_descriptor((1, 4, 4, 8), (8,), (1, 4, 4, 8)) == (
+        1,
+        1,
+        1,
+        1,
+        16,
+        8,
+        0,
+        0,
+        0,
+        0,
+        8,
+        1,
+        0,
+        0,
+        0,
+        0,
+        0,
+        1,
+    )
 
 
 # --- QUANTIZE / DEQUANTIZE -------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("scale,zero_point", [(0.02, 5), (0.1, -128), (1 / 255, -128), (0.7, 100)])
+@pytest.mark.parametrize(
+    "scale,zero_point", [(0.02, 5), (0.1, -128), (1 / 255, -128), (0.7, 100)]
+)
 def test_quantize_float(scale, zero_point):
     # Exact ties (k + 0.5) * scale, both signs, values far outside the range and
     # signed zeros. (TFLM's float -> int32 cast is undefined beyond 2^31, so stay inside.)
     ties = (np.arange(-200, 200) + 0.5) * np.float32(scale)
-    x = np.concatenate([ties, [0.0, -0.0, 1e6 * scale, -1e6 * scale], np.linspace(-3, 3, 60)]).astype(np.float32)
-    model = one_op_model("QUANTIZE", [Spec((1, x.size), "float32")], [Spec((1, x.size), scale=scale, zero_point=zero_point)])
+    x = np.concatenate(
+        [ties, [0.0, -0.0, 1e6 * scale, -1e6 * scale], np.linspace(-3, 3, 60)]
+    ).astype(np.float32)
+    model = one_op_model(
+        "QUANTIZE",
+        [Spec((1, x.size), "float32")],
+        [Spec((1, x.size), scale=scale, zero_point=zero_point)],
+    )
     assert_bit_exact(model, inputs=[[x.reshape(1, -1)]])
 
 
 @pytest.mark.parametrize("scale,zero_point", [(0.02, 5), (0.1, -128), (3.3e-5, 17)])
 def test_dequantize(scale, zero_point):
-    model = one_op_model("DEQUANTIZE", [Spec((1, 256), scale=scale, zero_point=zero_point)], [Spec((1, 256), "float32")])
+    model = one_op_model(
+        "DEQUANTIZE",
+        [Spec((1, 256), scale=scale, zero_point=zero_point)],
+        [Spec((1, 256), "float32")],
+    )
     assert_bit_exact(model, inputs=[[ALL_INT8]])
 
 
@@ -195,50 +310,93 @@ def test_dequantize(scale, zero_point):
 
 
 @pytest.mark.parametrize("kind", ["PAD", "PADV2"])
-@pytest.mark.parametrize("shape,pads", [
-    ((1, 4, 4, 3), [[0, 0], [1, 1], [1, 1], [0, 0]]),
-    ((1, 5, 6, 2), [[0, 0], [0, 2], [3, 0], [0, 0]]),
-    ((1, 3, 3, 4), [[0, 0], [0, 0], [0, 0], [1, 3]]),
-    ((2, 3, 4), [[1, 0], [0, 0], [2, 1]]),
-    ((1, 2, 3, 4, 5), [[0, 0], [1, 0], [0, 1], [1, 1], [0, 0]]),
-], ids=str)
+@pytest.mark.parametrize(
+    "shape,pads",
+    [
+        ((1, 4, 4, 3), [[0, 0], [1, 1], [1, 1], [0, 0]]),
+        ((1, 5, 6, 2), [[0, 0], [0, 2], [3, 0], [0, 0]]),
+        ((1, 3, 3, 4), [[0, 0], [0, 0], [0, 0], [1, 3]]),
+        ((2, 3, 4), [[1, 0], [0, 0], [2, 1]]),
+        ((1, 2, 3, 4, 5), [[0, 0], [1, 0], [0, 1], [1, 1], [0, 0]]),
+    ],
+    ids=str,
+)
 def test_pad(kind, shape, pads):
     out = tuple(n + b + a for n, (b, a) in zip(shape, pads))
     paddings = np.array(pads, np.int32)
-    ins = [Spec(shape, scale=0.1, zero_point=-7), Spec(paddings.shape, "int32", data=paddings)]
+    ins = [
+        Spec(shape, scale=0.1, zero_point=-7),
+        Spec(paddings.shape, "int32", data=paddings),
+    ]
     if kind == "PADV2":
         ins.append(Spec((1,), scale=0.1, zero_point=-7, data=np.array([33], np.int8)))
-    assert_bit_exact(one_op_model(kind, ins, [Spec(out, scale=0.1, zero_point=-7)]), samples=2)
+    assert_bit_exact(
+        one_op_model(kind, ins, [Spec(out, scale=0.1, zero_point=-7)]), samples=2
+    )
 
 
 def test_pad_descriptor_folds_unpadded_axes():
     # NHWC with only H, W padded: C is folded into W, so rows are W*C bytes long.
-    assert pad_descriptor((1, 4, 4, 3), [[0, 0], [1, 1], [1, 1], [0, 0]]) == (1, 1, 1, 4, 12, 1, 1, 1, 6, 18, 0, 0, 0, 1, 3)
+    assert pad_descriptor((1, 4, 4, 3), [[0, 0], [1, 1], [1, 1], [0, 0]]) == (
+        1,
+        1,
+        1,
+        4,
+        12,
+        1,
+        1,
+        1,
+        6,
+        18,
+        0,
+        0,
+        0,
+        1,
+        3,
+    )
 
 
-@pytest.mark.parametrize("shapes,axis", [
-    ([(1, 4, 4, 3), (1, 4, 4, 5)], 3),
-    ([(1, 4, 4, 3), (1, 2, 4, 3), (1, 1, 4, 3)], 1),
-    ([(2, 3), (2, 4)], -1),
-    ([(1, 2, 2, 1), (1, 2, 2, 1)], 0),
-], ids=str)
+@pytest.mark.parametrize(
+    "shapes,axis",
+    [
+        ([(1, 4, 4, 3), (1, 4, 4, 5)], 3),
+        ([(1, 4, 4, 3), (1, 2, 4, 3), (1, 1, 4, 3)], 1),
+        ([(2, 3), (2, 4)], -1),
+        ([(1, 2, 2, 1), (1, 2, 2, 1)], 0),
+    ],
+    ids=str,
+)
 def test_concatenation(shapes, axis):
     out = list(shapes[0])
     out[axis] = sum(s[axis] for s in shapes)
-    model = one_op_model("CONCATENATION", [Spec(s, scale=0.1, zero_point=3) for s in shapes],
-                         [Spec(tuple(out), scale=0.1, zero_point=3)], options("ConcatenationOptions", axis=axis))
+    model = one_op_model(
+        "CONCATENATION",
+        [Spec(s, scale=0.1, zero_point=3) for s in shapes],
+        [Spec(tuple(out), scale=0.1, zero_point=3)],
+        options("ConcatenationOptions", axis=axis),
+    )
     assert_bit_exact(model, samples=2)
 
 
-@pytest.mark.parametrize("in_hw,out_hw", [((4, 4), (8, 8)), ((3, 5), (7, 4)), ((5, 5), (2, 3)), ((1, 1), (3, 3))], ids=str)
-@pytest.mark.parametrize("align_corners,half_pixel", [(False, False), (True, False), (False, True)])
+@pytest.mark.parametrize(
+    "in_hw,out_hw",
+    [((4, 4), (8, 8)), ((3, 5), (7, 4)), ((5, 5), (2, 3)), ((1, 1), (3, 3))],
+    ids=str,
+)
+@pytest.mark.parametrize(
+    "align_corners,half_pixel", [(False, False), (True, False), (False, True)]
+)
 def test_resize_nearest_neighbor(in_hw, out_hw, align_corners, half_pixel):
     size = np.array(out_hw, np.int32)
     model = one_op_model(
         "RESIZE_NEAREST_NEIGHBOR",
         [Spec((1, *in_hw, 3), scale=0.1), Spec((2,), "int32", data=size)],
         [Spec((1, *out_hw, 3), scale=0.1)],
-        options("ResizeNearestNeighborOptions", alignCorners=align_corners, halfPixelCenters=half_pixel),
+        options(
+            "ResizeNearestNeighborOptions",
+            alignCorners=align_corners,
+            halfPixelCenters=half_pixel,
+        ),
         version=3,
     )
     assert_bit_exact(model, samples=2)
@@ -248,8 +406,9 @@ def test_resize_nearest_neighbor(in_hw, out_hw, align_corners, half_pixel):
 
 
 def keras_layers():
-    from tests.oneop import int8_model  # imports TF lazily
     import tf_keras as keras
+
+    from tests.oneop import int8_model  # imports TF lazily
 
     return int8_model, keras.layers
 
@@ -264,16 +423,40 @@ def combo(a, b):
     c = L.Concatenate()([L.Add()([a, b]), L.Subtract()([a, b]), L.Multiply()([a, b])])
     u = L.UpSampling2D(2)(L.ZeroPadding2D(1)(c))
     hard_swish = L.Lambda(lambda x: x * tf.nn.relu6(x + 3.0) / 6.0)(u)
-    acts = [L.Activation("sigmoid")(u), L.Activation("tanh")(u), L.LeakyReLU(0.2)(u), hard_swish, L.ReLU()(u), L.ReLU(6.0)(u)]
+    acts = [
+        L.Activation("sigmoid")(u),
+        L.Activation("tanh")(u),
+        L.LeakyReLU(0.2)(u),
+        hard_swish,
+        L.ReLU()(u),
+        L.ReLU(6.0)(u),
+    ]
     return L.Softmax()(L.Concatenate()(acts))
 
 
 def test_converter_model_with_every_kernel_under_sanitizers():
     int8_model, _ = keras_layers()
-    model = int8_model(combo, [(4, 4, 3), (4, 4, 3)], key="engine_ops.combo.v1", int8_io=False)
+    model = int8_model(
+        combo, [(4, 4, 3), (4, 4, 3)], key="engine_ops.combo.v1", int8_io=False
+    )
     kinds = {op.kind for op in read(model).ops}
-    assert {"QUANTIZE", "DEQUANTIZE", "ADD", "SUB", "MUL", "CONCATENATION", "PAD", "RESIZE_NEAREST_NEIGHBOR",
-            "LOGISTIC", "TANH", "HARD_SWISH", "LEAKY_RELU", "RELU", "RELU6", "SOFTMAX"} <= kinds
+    assert {
+        "QUANTIZE",
+        "DEQUANTIZE",
+        "ADD",
+        "SUB",
+        "MUL",
+        "CONCATENATION",
+        "PAD",
+        "RESIZE_NEAREST_NEIGHBOR",
+        "LOGISTIC",
+        "TANH",
+        "HARD_SWISH",
+        "LEAKY_RELU",
+        "RELU",
+        "RELU6",
+        "SOFTMAX",
+    } <= kinds
     assert_bit_exact(model, samples=3, sanitize=True)
 
 
@@ -294,12 +477,17 @@ def classifier(x):
     return L.Softmax()(L.Dense(12)(L.Flatten()(x)))
 
 
-@pytest.mark.parametrize("name,build,shape", [
-    ("residual_add_relu", residual, (8, 8, 16)),
-    ("se_broadcast_mul", squeeze_excite, (6, 6, 16)),
-    ("dense_softmax", classifier, (4, 4, 2)),
-])
+@pytest.mark.parametrize(
+    "name,build,shape",
+    [
+        ("residual_add_relu", residual, (8, 8, 16)),
+        ("se_broadcast_mul", squeeze_excite, (6, 6, 16)),
+        ("dense_softmax", classifier, (4, 4, 2)),
+    ],
+)
 def test_converter_models(name, build, shape):
     int8_model, _ = keras_layers()
-    model = int8_model(build, [shape], key=f"engine_ops.{name}.v1", calib_range=(-2.0, 2.0))
+    model = int8_model(
+        build, [shape], key=f"engine_ops.{name}.v1", calib_range=(-2.0, 2.0)
+    )
     assert_bit_exact(model, samples=4)
