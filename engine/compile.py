@@ -10,7 +10,7 @@ import dataclasses
 import re
 from typing import Optional
 
-from engine import memory, planner
+from engine import memory, planner, reorder
 from engine.lowering import Call, LowerOptions, UnsupportedOp, lower
 from tflite_bridge.ir import ABSENT, DType, Graph, verify
 
@@ -25,6 +25,8 @@ class CompileOptions:
     inplace: bool = True
     target: str = "host"
     planner: str = "best"
+    # Run the ops in the topological order with the lowest planned peak (engine/reorder.py).
+    reorder: bool = False
     # Run the first layers patch by patch (MCUNetV2); engine/patch.py.PatchOptions.
     patch: Optional["PatchOptions"] = None  # noqa: F821
 
@@ -62,6 +64,9 @@ def compile_graph(graph: Graph, options: CompileOptions = CompileOptions()) -> P
     verify(graph)
     check_quantized(graph)
     calls = lower_ops(graph, LowerOptions(inplace=options.inplace, target=options.target))
+    if options.reorder:
+        order = reorder.best_order(graph, calls, options.planner)
+        graph, calls = reorder.reorder(graph, order), reorder.permute_calls(calls, order)
     if options.patch is not None:
         from engine import patch_stage  # imports Program from here
 
