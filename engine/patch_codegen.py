@@ -33,15 +33,17 @@ class _StageEmitter:
             return "frame" if loc.offset == 0 else f"(const {loc.ctype} *)((const uint8_t *)frame + {loc.offset})"
         return f"({loc.ctype} *)(te_arena + {self.p.plan.offsets[loc.buffer] + loc.offset})"
 
-    def arg(self, arg) -> str:
+    def arg(self, op: int, k: int, arg) -> str:
         if isinstance(arg, Loc):
             return self.loc(arg)
         if isinstance(arg, TensorArg):
             return self.e.tensor_expr(arg.tensor)
         if isinstance(arg, ConstArray):
-            key = (arg.ctype, arg.values)
+            # The op's own arrays keep the per-layer name; patch-shaped ones are shared by value.
+            own = self.p.calls[op].args[k] == arg
+            key = (op, k) if own else (arg.ctype, arg.values)
             if key not in self.arrays:
-                self.arrays[key] = f"patch_c{len(self.arrays)}"
+                self.arrays[key] = f"op{op}_c{k}" if own else f"patch_c{len(self.arrays)}"
                 self.e.arrays.append((arg.ctype, self.arrays[key], arg.values))
             return self.arrays[key]
         return codegen.c_int(arg)
@@ -51,7 +53,7 @@ class _StageEmitter:
             args = (self.loc(step.src), step.src_stride, self.loc(step.dst), step.dst_stride, step.rows, step.row_bytes)
             return f"te_copy_window({', '.join(map(str, args))});"
         assert isinstance(step, KernelStep)
-        return f"{step.function}({', '.join(self.arg(a) for a in step.args)});"
+        return f"{step.function}({', '.join(self.arg(step.op, k, a) for k, a in enumerate(step.args))});"
 
 
 def emit_stage(body, e, program) -> int:
