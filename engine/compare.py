@@ -10,10 +10,11 @@ import dataclasses
 import pathlib
 import subprocess
 import tempfile
+from typing import Optional
 
 import numpy as np
 
-from engine import build
+from engine import build, patch_stage
 from engine.compile import CompileOptions, compile_graph
 from engine.tflm import Tflm
 from engine.verify import ModelSource, compare_with_tflm, model_bytes, random_inputs, run_program
@@ -37,6 +38,10 @@ class Comparison:
     tflm_arena_head_bytes: int
     host_latency_us: float
     tflm_latency_us: float
+    # Patch-based inference (engine/patch_stage.patch_figures); None where no patch plan applies.
+    patch_arena_bytes: Optional[int] = None  # input read from the caller's buffer
+    patch_arena_with_input_bytes: Optional[int] = None  # input in the arena
+    patch_extra_macs_ratio: Optional[float] = None
 
     def as_dict(self) -> dict:
         d = dataclasses.asdict(self)
@@ -85,6 +90,7 @@ def compare(source: ModelSource, samples: int = 5, seed: int = 0, repeats: int =
         tflm_arena_head_bytes=arena.get("head", 0),
         host_latency_us=latency,
         tflm_latency_us=tflm.latency_us(first, repeats),
+        **patch_stage.patch_figures(graph, options),
     )
 
 

@@ -411,3 +411,22 @@ def compile_patched(graph: Graph, calls, options):
     inplace = frozenset(i for i in layout.inplace_ops if i >= stage.split)
     mem = memory.MemoryLayout(tuple(buffers), layout.root, layout.scratch_base, inplace)
     return Program(graph, tuple(calls[i] for i in range(len(graph.ops))), mem, plan, options, patch=stage)
+
+
+def patch_figures(graph: Graph, options) -> dict:
+    """The patch keys of `tinyengine compare`: the patched arena with the input in
+    the caller's buffer and in the arena, and the recompute ratio (None where no
+    patch plan applies). Uses options.patch's limits, else PatchOptions()."""
+    from engine.compile import EngineError, compile_graph
+
+    base = options.patch or patch.PatchOptions()
+    figures = {"patch_arena_bytes": None, "patch_arena_with_input_bytes": None, "patch_extra_macs_ratio": None}
+    try:
+        frame, arena = (compile_graph(graph, dataclasses.replace(options, patch=dataclasses.replace(
+            base, input_in_arena=in_arena))) for in_arena in (False, True))
+    except EngineError:
+        return figures
+    figures["patch_arena_bytes"] = frame.arena_bytes
+    figures["patch_arena_with_input_bytes"] = arena.arena_bytes
+    figures["patch_extra_macs_ratio"] = round(frame.patch.analysis.extra_macs_ratio, 4)
+    return figures
