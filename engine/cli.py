@@ -51,6 +51,10 @@ def _parser() -> argparse.ArgumentParser:
         s.add_argument("--no-inplace", action="store_true", help="disable in-place kernels")
         s.add_argument("--target", default="host", choices=TARGET_NAMES,
                        help="code generation target; Cortex-M targets add a QEMU bench harness in harness/")
+        s.add_argument("--patch", action="store_true", help="run the first layers patch by patch (MCUNetV2); "
+                       "the input is read from the caller's buffer: <name>_invoke_from(frame)")
+        s.add_argument("--patch-input-in-arena", action="store_true", help="with --patch: keep the input in the arena")
+        s.add_argument("--max-extra-macs", type=float, default=0.2, help="with --patch: recompute limit (0.2 = 20%%)")
         if name == "convert":
             s.add_argument("--out", required=True, help="folder to write the C project into")
         else:
@@ -68,8 +72,11 @@ def _parser() -> argparse.ArgumentParser:
 def _options(args) -> CompileOptions:
     from engine.verify import default_name
 
+    from engine.patch import PatchOptions
+
     name = args.name or default_name(args.model)
-    return CompileOptions(name=name, inplace=not args.no_inplace, target=args.target)
+    patch = PatchOptions(max_extra_macs=args.max_extra_macs, input_in_arena=args.patch_input_in_arena) if args.patch else None
+    return CompileOptions(name=name, inplace=not args.no_inplace, target=args.target, patch=patch)
 
 
 def _inputs(args, graph) -> list[list[np.ndarray]]:
