@@ -10,6 +10,7 @@ Dense) holding the inherited weights, ready for tfmot QAT and the TFLite convert
 
 from __future__ import annotations
 
+import dataclasses
 import os
 
 os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
@@ -68,8 +69,9 @@ class ElasticMBConv(keras.layers.Layer):
     def _largest_spec(self, inputs) -> BlockSpec:
         in_channels, resolution = int(inputs.shape[-1]), inputs.shape[1]
         mid = make_divisible(in_channels * self.max_expand) if self.max_expand > 1 else in_channels
+        out_resolution = None if resolution is None else -(-resolution // self.strides)
         return BlockSpec(self.name, 0, 0, in_channels, mid, self.max_out_channels, self.max_expand,
-                         self.kernel_choices[-1], self.strides, resolution, None, self.residual)
+                         self.kernel_choices[-1], self.strides, resolution, out_resolution, self.residual)
 
     def compute_output_shape(self, input_shape):
         return self.dw_conv.compute_output_shape(input_shape)[:-1].concatenate([self.max_out_channels])
@@ -152,9 +154,9 @@ class Supernet(keras.Model):
 def build_supernet(space: SearchSpace, **kwargs) -> Supernet:
     """Creates a supernet and all its weights (one call of the largest subnet on zeros)."""
     supernet = Supernet(space, **kwargs)
-    largest = space.largest()
-    resolution = space.resolution_choices[0]
-    largest = SubnetConfig(space, resolution, largest.width, largest.depths, largest.kernels, largest.expands)
+    # Every weight at the smallest resolution: cheapest call that touches all of them.
+    largest = dataclasses.replace(space.largest(), resolution=space.resolution_choices[0])
+    resolution = largest.resolution
     supernet(tf.zeros((1, resolution, resolution, space.input_channels)), training=False, config=largest)
     return supernet
 

@@ -1,5 +1,6 @@
 """Elastic layers, the supernet, `extract` and `recalibrate_bn`."""
 
+import dataclasses
 import os
 
 os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
@@ -16,7 +17,7 @@ from mcunet_tf.elastic import (  # noqa: E402
     ElasticDense,
     ElasticDepthwiseConv2D,
 )
-from mcunet_tf.supernet import build_supernet, extract, recalibrate_bn  # noqa: E402
+from mcunet_tf.supernet import Supernet, build_supernet, extract, recalibrate_bn  # noqa: E402
 from tests.mcunet.conftest import tiny_space  # noqa: E402
 
 
@@ -102,6 +103,17 @@ def test_set_active_selects_the_subnet(supernet):
                                       supernet(images, training=False, config=config).numpy())
     finally:
         supernet.set_active(supernet.space.largest())
+
+
+def test_supernet_config_round_trip_rebuilds_the_same_architecture(supernet):
+    clone = Supernet.from_config(supernet.get_config())
+    assert clone.space == supernet.space and clone.get_config() == supernet.get_config()
+    block = supernet.mbconvs[3]
+    assert type(block).from_config(block.get_config()).get_config() == block.get_config()
+    config = supernet.space.smallest()
+    clone(tf.zeros((1, 32, 32, 3)), config=dataclasses.replace(supernet.space.largest(), resolution=32))
+    assert [v.shape for v in clone.variables] == [v.shape for v in supernet.variables]
+    assert clone(tf.zeros((1, 32, 32, 3)), config=config).shape == (1, supernet.space.num_classes)
 
 
 def test_supernet_rejects_foreign_configs_and_wrong_resolution(supernet):
