@@ -22,10 +22,10 @@ from absl import app, flags
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from engine.compile import CompileOptions  # noqa: E402
-from engine.target.verify import verify_target  # noqa: E402
-from engine.tflm import Tflm  # noqa: E402
-from engine.verify import default_name  # noqa: E402
+from engine.compile import CompileOptions
+from engine.target.verify import verify_target
+from engine.tflm import Tflm
+from engine.verify import default_name
 
 SHARED = ROOT.parent / "shared" / "models"
 DEFAULT = ["mlperf_kws_ref_model.tflite", "mlperf_vww_96_int8.tflite",

@@ -25,7 +25,6 @@ import pathlib
 import re
 import shutil
 import subprocess
-from typing import Optional
 
 from engine import codegen
 from engine.build import BuildError
@@ -38,7 +37,7 @@ WARNINGS = ("-std=c99", "-Wall", "-Wextra", "-Werror")
 STACK_BYTES = 64 * 1024
 DEBIAN_PACKAGES = "gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm"
 HARNESS_SOURCES = ("te_bench_main.c", "te_startup.c", "te_semihost.c", "te_icount.c", "te_icount.S")
-HARNESS_FILES = HARNESS_SOURCES + ("te_semihost.h", "te_icount.h", "te_stub_model.c")
+HARNESS_FILES = HARNESS_SOURCES + ("te_semihost.h", "te_icount.h", "te_stub_model.c", "README.md")
 VARIANTS = ("bench", "trace", "profile", "stub")
 
 
@@ -156,8 +155,8 @@ def render(program: Program) -> dict[str, str]:
     return files
 
 
-def _run(cmd: list[str], what: str, cwd: Optional[os.PathLike] = None) -> str:
-    proc = subprocess.run(cmd, capture_output=True, text=True, cwd=cwd)
+def _run(cmd: list[str], what: str, cwd: os.PathLike | None = None) -> str:
+    proc = subprocess.run(cmd, capture_output=True, text=True, cwd=cwd, check=False)
     if proc.returncode != 0:
         text = proc.stderr or proc.stdout
         lines = [l for l in text.splitlines() if "error" in l or "warning" in l] or text.splitlines()
@@ -193,7 +192,7 @@ class Sizes:
     data: int
     bss: int
 
-    def __sub__(self, other: "Sizes") -> "Sizes":
+    def __sub__(self, other: Sizes) -> Sizes:
         return Sizes(self.text - other.text, self.data - other.data, self.bss - other.bss)
 
     @property

@@ -59,7 +59,7 @@ def run_elf(t: Target, elf: os.PathLike, workdir: os.PathLike, timeout: float = 
         (workdir / stale).unlink(missing_ok=True)
     try:
         proc = subprocess.run(qemu_command(t, pathlib.Path(elf).resolve()), cwd=workdir, capture_output=True,
-                              text=True, timeout=timeout, stdin=subprocess.DEVNULL)
+                              text=True, timeout=timeout, stdin=subprocess.DEVNULL, check=False)
     except subprocess.TimeoutExpired:
         raise BuildError(f"QEMU {t.machine} running {elf} timed out after {timeout:g} s") from None
     if proc.returncode != 0:

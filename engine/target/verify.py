@@ -18,7 +18,7 @@ from __future__ import annotations
 import dataclasses
 import pathlib
 import tempfile
-from typing import Optional, Sequence
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -26,8 +26,15 @@ from engine import codegen
 from engine.build import BuildError
 from engine.compile import CompileOptions, Program, compile_graph
 from engine.target import cortexm, qemu
-from engine.verify import (VerifyReport, _read_outputs, _read_trace, _write_inputs, compare_with_tflm,
-                           model_bytes, random_inputs)
+from engine.verify import (
+    VerifyReport,
+    _read_outputs,
+    _read_trace,
+    _write_inputs,
+    compare_with_tflm,
+    model_bytes,
+    random_inputs,
+)
 from tflite_bridge import analysis, read
 from tflite_bridge.ir import Graph
 
@@ -90,7 +97,7 @@ class TargetReport:
 def verify_target(source, target: str, samples: int = 10, seed: int = 0,
                   inputs: Sequence[Sequence[np.ndarray]] = (), options: CompileOptions = CompileOptions(),
                   profile: bool = False, intermediates: bool = True,
-                  workdir: Optional[pathlib.Path] = None) -> TargetReport:
+                  workdir: pathlib.Path | None = None) -> TargetReport:
     """Compile `source` for `target`, run it under QEMU, compare with TFLM; see module doc."""
     t = cortexm.target(target)
     cortexm.check_toolchain()

@@ -6,11 +6,9 @@ well under a second, the builds take most of the time.
 """
 
 import json
-import pathlib
 import shutil
 import subprocess
 
-import numpy as np
 import pytest
 
 from engine import cli, codegen
@@ -124,11 +122,11 @@ def test_convert_writes_harness_only_for_cortex_m(tmp_path, capsys):
     assert {"link.ld", "Makefile", "te_bench_main.c", "te_startup.c"} <= {p.name for p in harness.iterdir()}
     assert "mps2-an500" in (harness / "Makefile").read_text()
     # The shipped Makefile builds and runs the same bench on its own.
-    proc = subprocess.run(["make", "-s", "-C", str(harness)], capture_output=True, text=True)
+    proc = subprocess.run(["make", "-s", "-C", str(harness)], capture_output=True, text=True, check=False)
     assert proc.returncode == 0, proc.stderr
     graph = read(model)
     _write_inputs(harness / "te_in.bin", graph, random_inputs(graph, 1, 0))
-    proc = subprocess.run(["make", "-s", "-C", str(harness), "run"], capture_output=True, text=True, timeout=60)
+    proc = subprocess.run(["make", "-s", "-C", str(harness), "run"], capture_output=True, text=True, timeout=60, check=False)
     assert proc.returncode == 0, proc.stderr
     assert (harness / "te_report.txt").read_text().count("sample 0 instructions") == 1
 
