@@ -2,9 +2,10 @@
 #include "te_shape.h"
 
 #include <stdarg.h>
+#include <stddef.h>
 #include <string.h>
 
-enum { TE_PAD_AXES = 5 };
+enum { TE_PAD_AXES = 5, TE_COPY_AXES = 6 };
 
 void te_pad_s8(const int8_t *input, int8_t *output, const int32_t *desc, int32_t pad_value) {
   const int32_t *in = desc, *out = desc + TE_PAD_AXES, *before = desc + 2 * TE_PAD_AXES;
@@ -61,4 +62,45 @@ void te_resize_nearest_s8(const int8_t *input, int8_t *output, int32_t batches, 
       }
     }
   }
+}
+
+void te_split_s8(const int8_t *input, int32_t outer, int32_t input_inner, int32_t num_outputs, ...) {
+  int32_t k;
+  int32_t offset = 0; /* bytes of each input block handed out so far */
+  va_list args;
+  va_start(args, num_outputs);
+  for (k = 0; k < num_outputs; ++k) {
+    int8_t *data = va_arg(args, int8_t *);
+    const int32_t inner = va_arg(args, int32_t);
+    int32_t o;
+    for (o = 0; o < outer; ++o) memcpy(data + o * inner, input + o * input_inner + offset, (size_t)inner);
+    offset += inner;
+  }
+  va_end(args);
+}
+
+void te_strided_copy(const void *input, void *output, const int32_t *desc, int32_t elem_bytes) {
+  const int32_t *e = desc, *s = desc + TE_COPY_AXES;
+  const char *in = (const char *)input + (ptrdiff_t)desc[2 * TE_COPY_AXES] * elem_bytes;
+  char *out = (char *)output;
+  const size_t row_bytes = (size_t)e[5] * (size_t)elem_bytes;
+  int32_t i0, i1, i2, i3, i4, i5;
+  for (i0 = 0; i0 < e[0]; ++i0)
+    for (i1 = 0; i1 < e[1]; ++i1)
+      for (i2 = 0; i2 < e[2]; ++i2)
+        for (i3 = 0; i3 < e[3]; ++i3)
+          for (i4 = 0; i4 < e[4]; ++i4) {
+            const ptrdiff_t first = (ptrdiff_t)i0 * s[0] + (ptrdiff_t)i1 * s[1] + (ptrdiff_t)i2 * s[2] +
+                                    (ptrdiff_t)i3 * s[3] + (ptrdiff_t)i4 * s[4];
+            const char *src = in + first * elem_bytes;
+            if (s[5] == 1) {
+              memcpy(out, src, row_bytes);
+              out += row_bytes;
+            } else {
+              for (i5 = 0; i5 < e[5]; ++i5) {
+                memcpy(out, src + (ptrdiff_t)i5 * s[5] * elem_bytes, (size_t)elem_bytes);
+                out += elem_bytes;
+              }
+            }
+          }
 }

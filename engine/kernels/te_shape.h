@@ -1,6 +1,8 @@
-/* int8 data-movement ops: PAD/PADV2 (constant), CONCATENATION and
- * RESIZE_NEAREST_NEIGHBOR. They move bytes only, exactly as TFLM's reference
- * kernels do (TFLM's int8 CONCATENATION copies without rescaling too). */
+/* Data-movement ops: PAD/PADV2 (constant), CONCATENATION, SPLIT,
+ * RESIZE_NEAREST_NEIGHBOR, and one strided copy behind TRANSPOSE, SLICE,
+ * STRIDED_SLICE, DEPTH_TO_SPACE and SPACE_TO_DEPTH. They move bytes only,
+ * as TFLM's reference kernels do (its int8 CONCATENATION requires equal
+ * input and output quantisation, so nothing is rescaled). */
 #ifndef TE_SHAPE_H
 #define TE_SHAPE_H
 
@@ -25,5 +27,17 @@ void te_concatenation_s8(int8_t *output, int32_t outer, int32_t output_inner, in
 void te_resize_nearest_s8(const int8_t *input, int8_t *output, int32_t batches, int32_t input_height,
                           int32_t input_width, int32_t depth, int32_t output_height, int32_t output_width,
                           const int32_t *y_map, const int32_t *x_map);
+
+/* The inverse of te_concatenation_s8: `input` is `outer` blocks of
+ * `input_inner` bytes, cut in order into `num_outputs` pieces given as pairs
+ * (int8_t *data, int32_t inner). Serves SPLIT, SPLIT_V and UNPACK. */
+void te_split_s8(const int8_t *input, int32_t outer, int32_t input_inner, int32_t num_outputs, ...);
+
+/* output (dense) = the 6-axis strided view of `input` described by `desc`:
+ * 6 output extents (outermost first), 6 input strides in elements (may be
+ * negative or 0), then the element offset of the view's first element.
+ * Elements are `elem_bytes` wide; a unit innermost stride copies rows with
+ * memcpy. */
+void te_strided_copy(const void *input, void *output, const int32_t *desc, int32_t elem_bytes);
 
 #endif /* TE_SHAPE_H */
