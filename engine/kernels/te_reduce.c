@@ -17,18 +17,6 @@ static void te_column_sums(const int8_t *x, int reduce, int inner, int n, int32_
   }
 }
 
-void te_mean_same_scale_s8(const int8_t *input, int outer, int reduce, int inner, int8_t *output) {
-  for (int o = 0; o < outer; ++o) {
-    for (int i0 = 0; i0 < inner; i0 += TE_LANES) {
-      const int n = TE_MIN(TE_LANES, inner - i0);
-      int32_t acc[TE_LANES];
-      te_column_sums(input + o * reduce * inner + i0, reduce, inner, n, acc);
-      /* A mean of int8 values is an int8 value: no clamp needed. */
-      for (int j = 0; j < n; ++j) output[o * inner + i0 + j] = (int8_t)(acc[j] / reduce);
-    }
-  }
-}
-
 void te_reduce_requant_s8(const int8_t *input, int outer, int reduce, int inner, int8_t *output, int32_t input_zp,
                           int32_t output_zp, int32_t multiplier, int32_t shift) {
   const int32_t zp_sum = input_zp * reduce;

@@ -9,11 +9,6 @@
 
 #include <stdint.h>
 
-/* TFLM's MEAN when input and output share scale and zero point
- * (reference_ops::Mean): the raw int8 sum divided by the count, truncating
- * toward zero (C division); no zero-point correction, no rounding. */
-void te_mean_same_scale_s8(const int8_t *input, int outer, int reduce, int inner, int8_t *output);
-
 /* TFLM's QuantizedMeanOrSum: (sum - input_zp * reduce) requantised by
  * (multiplier, shift), plus output_zp, clamped to int8. For MEAN the lowering
  * has already folded 1 / reduce into (multiplier, shift) as TFLM does. */

@@ -18,9 +18,6 @@ from tflite_bridge.conventions import out_size, pad_before_after
 from tflite_bridge.ir import ABSENT, DType, Graph, Op, Tensor
 
 INT32_MAX = 2**31 - 1
-# |x * w| for int8 x and w; |(x + input_offset) * w| with input_offset in [-127, 128].
-_MAX_PRODUCT = 128 * 128
-_MAX_OFFSET_PRODUCT = 256 * 128
 
 
 @dataclasses.dataclass(frozen=True)
@@ -101,27 +98,33 @@ def bias_arg(graph: Graph, op: Op, slot: int, channels: int):
     return TensorArg(tid)
 
 
-def folded_bias(op: Op, bias: np.ndarray | None, weight_sums: np.ndarray | None, input_offset: int,
-                depth: int) -> ConstArray | None:
+def folded_bias(op: Op, bias: np.ndarray | None, weights: np.ndarray | None, input_offset: int) -> ConstArray | None:
     """bias + input_offset * sum(w) per channel, or None where folding is not exact.
 
-    `depth` is the number of products per output (kh * kw * in_c for conv).
-    Folding is refused when bias or weights are not constant, or when the
-    folded bias plus any window's sum(x * w) could leave int32.
+    `weights` is [channel, taps] (every product of one output). Folding is
+    refused when bias or weights are not constant, or when the folded bias
+    plus sum(x * w) over any window could leave int32 (|x| <= 128).
     """
-    if bias is None or weight_sums is None:
+    if bias is None or weights is None:
         return None
-    folded = bias + input_offset * weight_sums
-    if int(np.abs(folded).max(initial=0)) + depth * _MAX_PRODUCT > INT32_MAX:
+    w = weights.astype(np.int64)
+    folded = bias + input_offset * w.sum(axis=1)
+    if int((np.abs(folded) + 128 * np.abs(w).sum(axis=1)).max(initial=0)) > INT32_MAX:
         return None
     return ConstArray("int32_t", tuple(int(v) for v in folded))
 
 
-def check_depth(op: Op, bias: np.ndarray | None, depth: int) -> None:
-    """Refuse ops whose TFLM accumulator itself could overflow int32."""
-    worst = int(np.abs(bias).max(initial=0)) if bias is not None else 0
-    if worst + depth * _MAX_OFFSET_PRODUCT > INT32_MAX:
-        raise UnsupportedOp(f"{op.kind}: accumulation depth {depth} could overflow the int32 accumulator")
+def check_accumulator(op: Op, bias: np.ndarray | None, weights: np.ndarray | None, input_offset: int) -> None:
+    """Refuse ops whose TFLM accumulator, bias + sum((x + input_offset) * w), could overflow int32.
+
+    TFLM does not check this; its C++ would overflow, so no result can be bit-exact.
+    """
+    if bias is None or weights is None:
+        return
+    x_max = max(abs(-128 + input_offset), abs(127 + input_offset))
+    worst = np.abs(bias) + x_max * np.abs(weights.astype(np.int64)).sum(axis=1)
+    if int(worst.max(initial=0)) > INT32_MAX:
+        raise UnsupportedOp(f"{op.kind}: bias + accumulation could overflow int32 (worst case {int(worst.max())})")
 
 
 def geometry(op: Op, in_hw: tuple[int, int], out_hw: tuple[int, int], k_hw: tuple[int, int],

@@ -24,9 +24,7 @@ def lower_conv2d(graph: Graph, op: Op, options: LowerOptions) -> Call:
     _, k_h, k_w, k_c = filt.shape
     if k_c != in_c:
         raise UnsupportedOp(f"CONV_2D: grouped convolution (filter depth {k_c}, input depth {in_c})")
-    depth = k_h * k_w * in_c
     bias = cc.bias_values(graph, op, 2, out_c)
-    cc.check_depth(op, bias, depth)
     pad_top, pad_left = cc.geometry(op, (in_h, in_w), (out_h, out_w), (k_h, k_w), (a.stride_h, a.stride_w),
                                     (a.dilation_h_factor, a.dilation_w_factor), a.padding)
     _, in_zp = cc.activation_scale(inp)
@@ -34,7 +32,8 @@ def lower_conv2d(graph: Graph, op: Op, options: LowerOptions) -> Call:
     rq = cc.conv_requant(op, inp, filt, out, out_c, a.fused_activation_function)
     mult, shift = cc.requant_args(rq)
     weights = cc.weights_io(filt, op)
-    folded = cc.folded_bias(op, bias, filt.data.reshape(out_c, -1).astype("int64").sum(axis=1), -in_zp, depth)
+    cc.check_accumulator(op, bias, filt.data.reshape(out_c, -1), -in_zp)
+    folded = cc.folded_bias(op, bias, filt.data.reshape(out_c, -1), -in_zp)
     pointwise = (k_h, k_w, a.stride_h, a.stride_w, pad_top, pad_left) == (1, 1, 1, 1, 0, 0)
     if pointwise and folded is not None and (out_h, out_w) == (in_h, in_w):
         args = (TensorArg(inp.id), in_h * in_w, in_c, weights, folded, TensorArg(out.id), out_c,

@@ -27,15 +27,15 @@ def lower_depthwise(graph: Graph, op: Op, options: LowerOptions) -> Call:
     if multiplier * in_c != out_c or a.depth_multiplier != multiplier:
         raise UnsupportedOp(f"DEPTHWISE_CONV_2D: {in_c} -> {out_c} channels with depth_multiplier {a.depth_multiplier}")
     bias = cc.bias_values(graph, op, 2, out_c)
-    cc.check_depth(op, bias, k_h * k_w)
     pad_top, pad_left = cc.geometry(op, (in_h, in_w), (out_h, out_w), (k_h, k_w), (a.stride_h, a.stride_w),
                                     (a.dilation_h_factor, a.dilation_w_factor), a.padding)
     _, in_zp = cc.activation_scale(inp)
     _, out_zp = cc.activation_scale(out)
     rq = cc.conv_requant(op, inp, filt, out, out_c, a.fused_activation_function)
     mult, shift = cc.requant_args(rq)
-    sums = None if filt.data is None else filt.data.reshape(-1, out_c).astype("int64").sum(axis=0)
-    folded = cc.folded_bias(op, bias, sums, -in_zp, k_h * k_w)
+    taps = None if filt.data is None else filt.data.reshape(-1, out_c).T
+    cc.check_accumulator(op, bias, taps, -in_zp)
+    folded = cc.folded_bias(op, bias, taps, -in_zp)
     strides = (a.stride_h, a.stride_w, a.dilation_h_factor, a.dilation_w_factor, pad_top, pad_left)
     tail = (-in_zp, out_zp, mult, shift, rq.act_min, rq.act_max)
     bias_args = (cc.bias_arg(graph, op, 2, out_c), 0 if folded is None else folded)

@@ -47,12 +47,12 @@ def lower_fully_connected(graph: Graph, op: Op, options: LowerOptions) -> Call:
     if out.shape[-1] != out_c or inp.num_elements != rows * depth:
         raise UnsupportedOp(f"FULLY_CONNECTED: input {inp.shape} / output {out.shape} do not fit filter {filt.shape}")
     bias = cc.bias_values(graph, op, 2, out_c)
-    cc.check_depth(op, bias, depth)
     _, in_zp = cc.activation_scale(inp)
     out_scale, out_zp = cc.activation_scale(out)
     mults, shifts = _multipliers(op, inp, filt, out, out_c)
     lo, hi = activation_range(a.fused_activation_function, out_scale, out_zp, DType.INT8)
-    folded = cc.folded_bias(op, bias, filt.data.astype(np.int64).sum(axis=1), -in_zp, depth)
+    cc.check_accumulator(op, bias, filt.data, -in_zp)
+    folded = cc.folded_bias(op, bias, filt.data, -in_zp)
     if folded is not None:
         args = (TensorArg(inp.id), rows, depth, TensorArg(filt.id), folded, TensorArg(out.id), out_c, out_zp,
                 ConstArray("int32_t", tuple(mults)), ConstArray("int32_t", tuple(shifts)),

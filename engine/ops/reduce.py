@@ -1,10 +1,12 @@
 """MEAN / SUM (int8) over one contiguous block of axes -> te_reduce kernels.
 
-TFLM (reduce_common.cc): MEAN with equal input/output scale and zero point
-divides the raw sum, truncating (reference_ops::Mean); otherwise, and always
-for SUM, QuantizedMeanOrSum requantises sum - input_zp * n by
-QuantizeMultiplier(double(input_scale) / double(output_scale)), with 1/n folded
-into that multiplier for MEAN (shift by floor(log2 n), capped, then divide).
+TFLM (reduce_common.cc) runs QuantizedMeanOrSum: sum - input_zp * n
+requantised by QuantizeMultiplier(double(input_scale) / double(output_scale)),
+with 1/n folded into that multiplier for MEAN (shift by floor(log2 n), capped,
+then divide). Some TFLM sources take a shortcut when input and output share
+scale and zero point (the raw sum divided by n, truncating); the runtime we
+match (tflite-micro 0.dev20261023) does not: tests/engine_ops/test_conv_like.py
+checks the equal-scale case bit-exact through this one path.
 """
 
 from __future__ import annotations
@@ -48,8 +50,6 @@ def lower_reduce(graph: Graph, op: Op, options: LowerOptions) -> Call:
     in_scale, in_zp = cc.activation_scale(inp)
     out_scale, out_zp = cc.activation_scale(out)
     geometry = (TensorArg(inp.id), outer, count, inner, TensorArg(out.id))
-    if op.kind == "MEAN" and in_zp == out_zp and in_scale == out_scale:
-        return Call("te_mean_same_scale_s8", geometry, ("te_reduce",))
     multiplier, shift = quantize_multiplier(in_scale / out_scale)
     if op.kind == "MEAN":
         multiplier, shift = mean_multiplier(multiplier, shift, count)
