@@ -22,7 +22,8 @@ side only; an interior patch reads real halo pixels (see `Window`).
 from __future__ import annotations
 
 import dataclasses
-from typing import Callable, Mapping, Optional, Sequence
+import itertools
+from collections.abc import Callable, Mapping, Sequence
 
 from tflite_bridge import analysis
 from tflite_bridge.conventions import pad_before_after
@@ -53,8 +54,8 @@ class PatchOptions:
     max_extra_macs: float = 0.20
     input_in_arena: bool = False
     grids: tuple[int, ...] = (2, 3, 4, 5, 6, 7, 8)
-    split: Optional[int] = None
-    grid: Optional[int] = None
+    split: int | None = None
+    grid: int | None = None
 
 
 class PatchError(Exception):
@@ -72,7 +73,7 @@ class Span:
     def size(self) -> int:
         return self.stop - self.start
 
-    def union(self, other: "Span") -> "Span":
+    def union(self, other: Span) -> Span:
         return Span(min(self.start, other.start), max(self.stop, other.stop))
 
 
@@ -87,12 +88,12 @@ class Region:
     def area(self) -> int:
         return self.rows.size * self.cols.size
 
-    def union(self, other: "Region") -> "Region":
+    def union(self, other: Region) -> Region:
         """Bounding box of both (what one buffer must hold to serve both)."""
         return Region(self.rows.union(other.rows), self.cols.union(other.cols))
 
     @staticmethod
-    def full(shape: Sequence[int]) -> "Region":
+    def full(shape: Sequence[int]) -> Region:
         return Region(Span(0, shape[1]), Span(0, shape[2]))
 
 
@@ -134,7 +135,7 @@ def _same_spatial_shape(graph: Graph, a: int, b: int) -> bool:
     return tuple(graph.tensors[a].shape[:3]) == tuple(graph.tensors[b].shape[:3])
 
 
-def windows(graph: Graph, op: Op) -> Optional[dict[int, tuple[Window, Window]]]:
+def windows(graph: Graph, op: Op) -> dict[int, tuple[Window, Window]] | None:
     """Input slot -> (row window, column window) for each activation input of `op`.
 
     None when the op has no pixel-local meaning the patch stage supports
@@ -216,7 +217,7 @@ def grid_spans(size: int, n: int) -> tuple[Span, ...]:
     if not 1 <= n <= size:
         raise PatchError(f"cannot cut an axis of {size} pixels into {n} patches")
     edges = [i * size // n for i in range(n + 1)]
-    return tuple(Span(a, b) for a, b in zip(edges, edges[1:]))
+    return tuple(Span(a, b) for a, b in itertools.pairwise(edges))
 
 
 def patch_regions(graph: Graph, cut: Cut, out: Region) -> dict[int, Region]:

@@ -24,7 +24,7 @@ import dataclasses
 import functools
 import pathlib
 import re
-from typing import Optional, Union
+from collections.abc import Callable
 
 from engine import memory, patch, planner
 from engine.lowering import Call, ConstArray, ScratchArg, TensorArg
@@ -43,7 +43,7 @@ RETARGETABLE = frozenset({
 _SCRATCH = {"te_depthwise_inplace_s8": lambda out: out.area}
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def kernel_params(function: str) -> tuple[str, ...]:
     """Parameter names of a kernel, read from its declaration in engine/kernels/*.h."""
     for header in sorted(KERNELS.glob("*.h")):
@@ -57,7 +57,7 @@ def kernel_params(function: str) -> tuple[str, ...]:
 class Loc:
     """A pointer: `offset` bytes into planner buffer `buffer`, or into the frame if None."""
 
-    buffer: Optional[int]
+    buffer: int | None
     offset: int
     ctype: str
 
@@ -80,10 +80,10 @@ class KernelStep:
 
     op: int
     function: str
-    args: tuple[Union[int, Loc, ConstArray, TensorArg], ...]
+    args: tuple[int | Loc | ConstArray | TensorArg, ...]
 
 
-Step = Union[CopyStep, KernelStep]
+Step = CopyStep | KernelStep
 
 
 @dataclasses.dataclass(frozen=True)
@@ -113,7 +113,7 @@ class PatchStage:
         return self.analysis.cut.tensor
 
 
-def patchable(calls):
+def patchable(calls) -> Callable[[int], bool]:
     """The veto `patch.candidate_cuts` takes: op i's kernel can run on a patch."""
     return lambda i: calls.get(i) is not None and calls[i].function in RETARGETABLE
 
@@ -124,7 +124,8 @@ def _pixel_bytes(graph: Graph, tid: int) -> int:
 
 
 def _ctype(graph: Graph, tid: int) -> str:
-    from engine.codegen import CTYPES  # codegen imports engine.compile, which imports us lazily
+    # engine.codegen imports engine.compile, which imports this module: import at call time.
+    from engine.codegen import CTYPES
 
     return CTYPES[graph.tensors[tid].dtype]
 
@@ -135,7 +136,7 @@ class _Read:
 
     tensor: int
     window: tuple[patch.Window, patch.Window]
-    crop: Optional[int]  # the crop's step, or None when read in place
+    crop: int | None  # the crop's step, or None when read in place
 
 
 @dataclasses.dataclass(frozen=True)

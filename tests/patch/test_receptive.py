@@ -86,7 +86,7 @@ def test_grid_spans_cover_the_axis_once():
     for size, n in ((18, 4), (7, 7), (36, 6), (5, 2)):
         spans = grid_spans(size, n)
         assert spans[0].start == 0 and spans[-1].stop == size
-        assert all(a.stop == b.start for a, b in zip(spans, spans[1:]))
+        assert all(a.stop == b.start for a, b in itertools.pairwise(spans))
         assert max(s.size for s in spans) - min(s.size for s in spans) <= 1
     with pytest.raises(PatchError, match="cannot cut an axis of 3 pixels into 4"):
         grid_spans(3, 4)
