@@ -2,8 +2,11 @@
 
     tinyengine convert MODEL.tflite --out DIR [--name NAME]
     tinyengine verify MODEL.tflite [--samples N] [--input X.npy ...] [--json]
-    tinyengine compare MODEL.tflite [--samples N] [--repeats R] [--json]
+    tinyengine compare MODEL.tflite [--samples N] [--repeats R] [--json] [--plot OUT.png]
     tinyengine plan-tflm MODEL.tflite --out PLANNED.tflite [--json]
+
+convert/verify/compare take --reorder (run branches in the order with the lowest
+peak, engine/reorder.py).
 
 Every failure is one line `error: ...` on stderr and exit code 2.
 """
@@ -49,6 +52,7 @@ def _parser() -> argparse.ArgumentParser:
         s.add_argument("model", help="an int8 .tflite file")
         s.add_argument("--name", help="C identifier prefix of the generated API (default: from the file name)")
         s.add_argument("--no-inplace", action="store_true", help="disable in-place kernels")
+        s.add_argument("--reorder", action="store_true", help="run the ops in the order with the lowest peak")
         s.add_argument("--target", default="host", choices=TARGET_NAMES,
                        help="code generation target; Cortex-M targets add a QEMU bench harness in harness/")
         s.add_argument("--patch", action="store_true", help="run the first layers patch by patch (MCUNetV2); "
@@ -66,6 +70,7 @@ def _parser() -> argparse.ArgumentParser:
             s.add_argument("--profile", action="store_true", help="Cortex-M targets: instructions per op")
         if name == "compare":
             s.add_argument("--repeats", type=int, default=20, help="invokes per latency median")
+            s.add_argument("--plot", help="write the per-op memory plot (PNG) to this path")
     return p
 
 
@@ -76,7 +81,8 @@ def _options(args) -> CompileOptions:
 
     name = args.name or default_name(args.model)
     patch = PatchOptions(max_extra_macs=args.max_extra_macs, input_in_arena=args.patch_input_in_arena) if args.patch else None
-    return CompileOptions(name=name, inplace=not args.no_inplace, target=args.target, patch=patch)
+    return CompileOptions(name=name, inplace=not args.no_inplace, target=args.target, patch=patch,
+                          reorder=args.reorder)
 
 
 def _inputs(args, graph) -> list[list[np.ndarray]]:
@@ -146,6 +152,8 @@ def compare_cmd(args) -> None:
     c = compare(args.model, samples=args.samples, seed=args.seed, repeats=args.repeats,
                 options=_options(args), inputs=_inputs(args, graph))
     d = c.as_dict()
+    if args.plot:
+        d["plot"] = str(_write_plot(graph, _options(args), args.plot, c.tflm_arena_head_bytes))
     if args.json:
         print(json.dumps(d, indent=2))
         return
@@ -153,6 +161,7 @@ def compare_cmd(args) -> None:
         ("bit-exact with TFLM", "yes" if c.bit_exact else "NO", f"{c.tensors_compared} tensors compared"),
         ("SRAM: arena bytes", f"{c.arena_bytes:,}", f"TFLM {c.tflm_arena_bytes:,} (head {c.tflm_arena_head_bytes:,})"),
         ("  plain lower bound", f"{c.lower_bound_bytes:,}", ""),
+        ("  after reordering", f"{c.reordered_arena_bytes:,}", "(--reorder)"),
         ("Flash: weight bytes", f"{c.weight_bytes:,}", ""),
         ("  code bytes (.text)", f"{c.code_bytes:,}", f"constants (.rodata) {c.const_bytes:,}"),
         ("host latency (median)", f"{c.host_latency_us:,.1f} us", f"TFLM {c.tflm_latency_us:,.1f} us"),
@@ -161,6 +170,16 @@ def compare_cmd(args) -> None:
     print(f"{args.model} ({c.macs:,} MACs)")
     for label, ours, other in rows:
         print(f"  {label:<24} {ours:>16}   {other}")
+    if args.plot:
+        print(f"  wrote memory plot {d['plot']}")
+
+
+def _write_plot(graph, options: CompileOptions, path: str, tflm_head: int) -> pathlib.Path:
+    """The per-op memory report of `graph` as a PNG (engine/memory_report.py)."""
+    from engine import memory_report
+
+    report = memory_report.memory_report(graph, options, tflm_measured=tflm_head or None)
+    return memory_report.plot(report, path, title=f"{options.name}: activation memory live at each op")
 
 
 def plan_tflm(args) -> None:

@@ -42,6 +42,8 @@ class Comparison:
     patch_arena_bytes: Optional[int] = None  # input read from the caller's buffer
     patch_arena_with_input_bytes: Optional[int] = None  # input in the arena
     patch_extra_macs_ratio: Optional[float] = None
+    # The arena after operator reordering (engine/reorder.py); equal to arena_bytes for chains.
+    reordered_arena_bytes: Optional[int] = None
 
     def as_dict(self) -> dict:
         d = dataclasses.asdict(self)
@@ -91,6 +93,14 @@ def compare(source: ModelSource, samples: int = 5, seed: int = 0, repeats: int =
         host_latency_us=latency,
         tflm_latency_us=tflm.latency_us(first, repeats),
         **patch_stage.patch_figures(graph, options),
+        reordered_arena_bytes=reordered_arena_bytes(graph, options, program),
     )
+
+
+def reordered_arena_bytes(graph, options: CompileOptions, program) -> int:
+    """The arena with `options` plus operator reordering (`program` when it already reorders)."""
+    if options.reorder:
+        return program.arena_bytes
+    return compile_graph(graph, dataclasses.replace(options, reorder=True)).arena_bytes
 
 
