@@ -173,7 +173,7 @@ def _restore(checkpoint, checkpoint_dir: str | None) -> None:
         checkpoint.restore(latest).assert_existing_objects_matched()
 
 
-def _save(manager, strategy, checkpoint_dir: str, step: int) -> None:
+def _save(manager, strategy, step: int) -> None:
     manager.save(checkpoint_number=step)
     if not _is_chief(strategy):
         shutil.rmtree(manager.directory, ignore_errors=True)
@@ -223,7 +223,7 @@ def train_supernet(space: SearchSpace, make_dataset: Callable[[], tf.data.Datase
         step.assign(current + 1)
         bar.set_postfix(largest=f"{losses[-1][0]:.3f}", smallest=f"{losses[-1][1]:.3f}")
         if manager and ((current + 1) % cfg.checkpoint_every == 0 or current + 1 == cfg.steps):
-            _save(manager, strategy, cfg.checkpoint_dir, current + 1)
+            _save(manager, strategy, current + 1)
     return TrainResult(supernet, start, np.asarray(losses, dtype=np.float32).reshape(-1, 2 + cfg.num_random))
 
 
