@@ -24,6 +24,10 @@ typedef struct {
   int32_t in1_offset, in2_offset, out_multiplier, out_shift, out_offset, act_min, act_max;
 } te_mul_params;
 
+typedef struct {
+  int32_t input_offset, alpha_offset, multiplier_1, shift_1, multiplier_2, shift_2, out_offset;
+} te_prelu_params;
+
 static inline int8_t te_add_elem(int8_t x, int8_t y, const te_add_params *p) {
   const int32_t shifted1 = (p->in1_offset + x) * (1 << p->left_shift);
   const int32_t shifted2 = (p->in2_offset + y) * (1 << p->left_shift);
@@ -41,7 +45,25 @@ static inline int8_t te_mul_elem(int8_t x, int8_t y, const te_mul_params *p) {
   return te_clamp_s8(out, p->act_min, p->act_max);
 }
 
-/* The four-level broadcast walk, shared by every op through a macro so the
+static inline int8_t te_max_elem(int8_t x, int8_t y, const void *unused) {
+  (void)unused;
+  return x > y ? x : y;
+}
+
+static inline int8_t te_min_elem(int8_t x, int8_t y, const void *unused) {
+  (void)unused;
+  return x < y ? x : y;
+}
+
+static inline int8_t te_prelu_elem(int8_t x, int8_t alpha, const te_prelu_params *p) {
+  const int32_t v = p->input_offset + x;
+  /* |v * (alpha + offset)| <= 255 * 255: the product cannot overflow. */
+  const int32_t out = v >= 0 ? te_requantize(v, p->multiplier_1, p->shift_1)
+                             : te_requantize(v * (p->alpha_offset + alpha), p->multiplier_2, p->shift_2);
+  return te_clamp_s8(out + p->out_offset, INT8_MIN, INT8_MAX);
+}
+
+/* The six-level broadcast walk, shared by every op through a macro so the
  * element function inlines (C99 has no templates). */
 #define TE_BROADCAST_LOOP(ELEM, PARAMS)                                                          \
   do {                                                                                           \
@@ -87,4 +109,23 @@ void te_mul_s8(const int8_t *in1, const int8_t *in2, int8_t *out, const int32_t 
   const te_mul_params p = {in1_offset, in2_offset, out_multiplier, out_shift, out_offset, act_min, act_max};
   const te_mul_params *pp = &p;
   TE_BROADCAST_LOOP(te_mul_elem, pp);
+}
+
+void te_maximum_s8(const int8_t *in1, const int8_t *in2, int8_t *out, const int32_t *bcast) {
+  const void *none = 0;
+  TE_BROADCAST_LOOP(te_max_elem, none);
+}
+
+void te_minimum_s8(const int8_t *in1, const int8_t *in2, int8_t *out, const int32_t *bcast) {
+  const void *none = 0;
+  TE_BROADCAST_LOOP(te_min_elem, none);
+}
+
+void te_prelu_s8(const int8_t *input, const int8_t *alpha, int8_t *out, const int32_t *bcast, int32_t input_offset,
+                 int32_t alpha_offset, int32_t multiplier_1, int32_t shift_1, int32_t multiplier_2, int32_t shift_2,
+                 int32_t out_offset) {
+  const te_prelu_params p = {input_offset, alpha_offset, multiplier_1, shift_1, multiplier_2, shift_2, out_offset};
+  const te_prelu_params *pp = &p;
+  const int8_t *in1 = input, *in2 = alpha;
+  TE_BROADCAST_LOOP(te_prelu_elem, pp);
 }

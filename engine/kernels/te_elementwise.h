@@ -1,5 +1,6 @@
-/* Broadcasting int8 binary ops ADD, SUB and MUL, bit-exact with TFLM's
- * reference integer kernels (AddFunc, SubElementwise, MulElementwise).
+/* Broadcasting int8 binary ops ADD, SUB, MUL, MAXIMUM, MINIMUM and PRELU,
+ * bit-exact with TFLM's reference integer kernels (AddFunc, SubElementwise,
+ * MulElementwise, MaximumMinimumBroadcastSlow, BroadcastPrelu4DSlow).
  *
  * Shapes arrive as a broadcast descriptor `bcast` of 18 int32: the output
  * extents e[0..5] (outermost first), then the element strides of input 1
@@ -31,5 +32,15 @@ void te_sub_s8(const int8_t *in1, const int8_t *in2, int8_t *out, const int32_t 
 void te_mul_s8(const int8_t *in1, const int8_t *in2, int8_t *out, const int32_t *bcast, int32_t in1_offset,
                int32_t in2_offset, int32_t out_multiplier, int32_t out_shift, int32_t out_offset, int32_t act_min,
                int32_t act_max);
+
+/* Elementwise max / min of the raw int8 values (TFLM does not rescale). */
+void te_maximum_s8(const int8_t *in1, const int8_t *in2, int8_t *out, const int32_t *bcast);
+void te_minimum_s8(const int8_t *in1, const int8_t *in2, int8_t *out, const int32_t *bcast);
+
+/* PRELU: v = x + input_offset; v >= 0 ? requant1(v) : requant2(v * (alpha + alpha_offset)),
+ * plus output_offset, saturated to int8. `alpha` broadcasts like a second input. */
+void te_prelu_s8(const int8_t *input, const int8_t *alpha, int8_t *out, const int32_t *bcast, int32_t input_offset,
+                 int32_t alpha_offset, int32_t multiplier_1, int32_t shift_1, int32_t multiplier_2, int32_t shift_2,
+                 int32_t out_offset);
 
 #endif /* TE_ELEMENTWISE_H */

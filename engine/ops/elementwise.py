@@ -1,4 +1,4 @@
-"""ADD, SUB and MUL lowerings: int8 with broadcasting and fused activations.
+"""ADD, SUB, MUL, MAXIMUM, MINIMUM and PRELU lowerings: int8 with broadcasting.
 
 Prepare-time constants follow TFLM exactly, including where it differs by op:
 ADD forms its multipliers in double precision (add_common.cc), SUB in float32
@@ -181,3 +181,46 @@ def _call(
         alias=alias,
         alias_bytes=y.nbytes if alias else 0,
     )
+
+
+@lowering("MAXIMUM", "MINIMUM")
+def lower_maximum_minimum(graph: Graph, op: Op, options: LowerOptions) -> Call:
+    """Raw int8 max / min: TFLM compares quantised values without rescaling."""
+    a, b, y = _operands(graph, op)
+    bcast = broadcast_descriptor(a.shape, b.shape, y.shape)
+    args = (
+        TensorArg(a.id),
+        TensorArg(b.id),
+        TensorArg(y.id),
+        ConstArray("int32_t", bcast),
+    )
+    return _call(
+        "te_maximum_s8" if op.kind == "MAXIMUM" else "te_minimum_s8",
+        a,
+        b,
+        y,
+        args,
+        options,
+    )
+
+
+@lowering("PRELU")
+def lower_prelu(graph: Graph, op: Op, options: LowerOptions) -> Call:
+    """PRELU with a broadcast alpha; multipliers in double, as CalculatePreluParams."""
+    x, alpha, y = _operands(graph, op)
+    (sx, zx), (sa, za), (so, zo) = (
+        per_tensor(op, x),
+        per_tensor(op, alpha),
+        per_tensor(op, y),
+    )
+    m1, sh1 = quantize_multiplier(float(sx) / float(so))
+    m2, sh2 = quantize_multiplier(float(sx) * float(sa) / float(so))
+    bcast = broadcast_descriptor(x.shape, alpha.shape, y.shape)
+    args = (
+        TensorArg(x.id),
+        TensorArg(alpha.id),
+        TensorArg(y.id),
+        ConstArray("int32_t", bcast),
+    )
+    args += (-zx, -za, m1, sh1, m2, sh2, zo)
+    return _call("te_prelu_s8", x, alpha, y, args, options)

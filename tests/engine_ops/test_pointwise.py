@@ -248,6 +248,41 @@ def test_elementwise(kind, shapes, activation):
     assert_bit_exact(model, samples=2)
 
 
+@pytest.mark.parametrize("kind", ["MAXIMUM", "MINIMUM", "PRELU"])
+@pytest.mark.parametrize(
+    "shapes",
+    [
+        ((1, 4, 4, 8), (1, 4, 4, 8)),
+        ((1, 4, 4, 8), (1, 1, 8)),
+        ((1, 4, 1, 8), (1, 1, 5, 1)),
+    ],
+    ids=str,
+)
+def test_max_min_prelu(kind, shapes):
+    rng = np.random.default_rng(zlib.crc32(repr((kind, shapes)).encode()))
+    s1, s2, so = rng.uniform(0.005, 0.2, 3)
+    z1, z2, zo = (int(v) for v in rng.integers(-128, 128, 3))
+    alpha = None
+    if (
+        kind == "PRELU"
+    ):  # alpha is a constant in real models; here constant for one broadcast
+        alpha = (
+            rng.integers(-128, 128, shapes[1]).astype(np.int8)
+            if shapes[1] == (1, 1, 8)
+            else None
+        )
+    else:  # the converter gives MAXIMUM/MINIMUM one quantisation throughout
+        s2, so, z2, zo = s1, s1, z1, z1
+    out = tuple(np.broadcast_shapes(*shapes))
+    ins = [
+        Spec(shapes[0], scale=s1, zero_point=z1),
+        Spec(shapes[1], scale=s2, zero_point=z2, data=alpha),
+    ]
+    assert_bit_exact(
+        one_op_model(kind, ins, [Spec(out, scale=so, zero_point=zo)]), samples=2
+    )
+
+
 def test_broadcast_descriptor_merges_contiguous_axes():
     assert broadcast_descriptor((1, 4, 4, 8), (1, 4, 4, 8), (1, 4, 4, 8)) == (
         1,
