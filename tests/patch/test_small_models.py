@@ -70,3 +70,14 @@ def test_valid_padding_matches_tflm(k, s):
 @pytest.mark.parametrize("pool", ["avg", "max"])
 def test_pooling_prefix_matches_tflm(pool):
     _check(pooled_cnn(pool), split=3, grid=3, input_in_arena=False)
+
+
+def test_patch_stage_is_clean_under_sanitizers_and_deterministic():
+    """ASan/UBSan: no patch reads outside the caller's frame; the same model gives the same C."""
+    from engine import codegen
+
+    model = residual_cnn(7, 2, "same")
+    options = CompileOptions(name="m", patch=PatchOptions(max_extra_macs=100.0, split=4, grid=3))
+    report = verify_model(model, samples=1, options=options, sanitize=True)
+    assert report.bit_exact, first_lines(report)
+    assert codegen.render(compile_graph(read(model), options)) == codegen.render(compile_graph(read(model), options))
