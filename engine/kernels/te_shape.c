@@ -104,3 +104,25 @@ void te_strided_copy(const void *input, void *output, const int32_t *desc, int32
             }
           }
 }
+
+void te_gather(const void *input, const int32_t *coords, void *output, int32_t batch, int32_t outer,
+               int32_t axis_size, int32_t coord_size, int32_t inner, int32_t elem_bytes) {
+  const size_t slice = (size_t)inner * (size_t)elem_bytes;
+  const char *in = (const char *)input;
+  char *out = (char *)output;
+  int32_t b, o, k;
+  for (b = 0; b < batch; ++b) {
+    for (o = 0; o < outer; ++o) {
+      const char *block = in + ((size_t)b * outer + o) * axis_size * slice;
+      for (k = 0; k < coord_size; ++k) {
+        const int32_t position = coords[b * coord_size + k];
+        if (position >= 0 && position < axis_size) {
+          memcpy(out, block + (size_t)position * slice, slice);
+        } else {
+          memset(out, 0, slice);
+        }
+        out += slice;
+      }
+    }
+  }
+}

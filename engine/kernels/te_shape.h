@@ -1,5 +1,5 @@
 /* Data-movement ops: PAD/PADV2 (constant), CONCATENATION, SPLIT,
- * RESIZE_NEAREST_NEIGHBOR, and one strided copy behind TRANSPOSE, SLICE,
+ * RESIZE_NEAREST_NEIGHBOR, GATHER, and one strided copy behind TRANSPOSE, SLICE,
  * STRIDED_SLICE, DEPTH_TO_SPACE and SPACE_TO_DEPTH. They move bytes only,
  * as TFLM's reference kernels do (its int8 CONCATENATION requires equal
  * input and output quantisation, so nothing is rescaled). */
@@ -39,5 +39,12 @@ void te_split_s8(const int8_t *input, int32_t outer, int32_t input_inner, int32_
  * Elements are `elem_bytes` wide; a unit innermost stride copies rows with
  * memcpy. */
 void te_strided_copy(const void *input, void *output, const int32_t *desc, int32_t elem_bytes);
+
+/* GATHER along one axis: the input is [batch, outer, axis_size, inner]
+ * elements, `coords` [batch, coord_size] int32 positions, the output
+ * [batch, outer, coord_size, inner]. A position outside [0, axis_size) is an
+ * error in TFLM; here its slice of the output is zero-filled. */
+void te_gather(const void *input, const int32_t *coords, void *output, int32_t batch, int32_t outer,
+               int32_t axis_size, int32_t coord_size, int32_t inner, int32_t elem_bytes);
 
 #endif /* TE_SHAPE_H */

@@ -1,6 +1,7 @@
 """Layout ops lowered to pure copies: TRANSPOSE, SLICE, STRIDED_SLICE,
 DEPTH_TO_SPACE, SPACE_TO_DEPTH (one strided view copy, te_strided_copy) and
-SPLIT, SPLIT_V, UNPACK, PACK (block copies, te_split_s8 / te_concatenation_s8).
+SPLIT, SPLIT_V, UNPACK, PACK (block copies, te_split_s8 / te_concatenation_s8)
+and GATHER (te_gather).
 
 Each op is described as a strided view of its input: output extents, input
 strides (in elements) and a start offset, computed here from the constant
@@ -222,3 +223,44 @@ def lower_pack(graph: Graph, op: Op, options: LowerOptions) -> Call:
     return _blocks_call(
         "te_concatenation_s8", y, [graph.tensor(t) for t in op.inputs], axis
     )
+
+
+@lowering("GATHER")
+def lower_gather(graph: Graph, op: Op, options: LowerOptions) -> Call:
+    """GATHER of int8 or float32 data by int32 positions (constant or computed)."""
+    x, coords, y = (
+        graph.tensor(op.inputs[0]),
+        graph.tensor(op.inputs[1]),
+        output(graph, op),
+    )
+    if (
+        x.dtype not in (DType.INT8, DType.FLOAT32)
+        or coords.dtype != DType.INT32
+        or y.dtype != x.dtype
+    ):
+        raise UnsupportedOp(
+            f"GATHER: {x.dtype.name} data by {coords.dtype.name} positions is not supported"
+        )
+    rank, crank = len(x.shape), len(coords.shape)
+    axis = _axis(op.attrs.axis, rank, op.kind)
+    batch_dims = (
+        op.attrs.batch_dims + crank if op.attrs.batch_dims < 0 else op.attrs.batch_dims
+    )
+    if not 0 <= batch_dims <= min(axis, crank) or tuple(x.shape[:batch_dims]) != tuple(
+        coords.shape[:batch_dims]
+    ):
+        raise UnsupportedOp(
+            f"GATHER: batch_dims {op.attrs.batch_dims} for {x.shape} and {coords.shape}"
+        )
+    args = (
+        TensorArg(x.id),
+        TensorArg(coords.id),
+        TensorArg(y.id),
+        math.prod(x.shape[:batch_dims]),
+        math.prod(x.shape[batch_dims:axis]),
+        x.shape[axis],
+        math.prod(coords.shape[batch_dims:]),
+        math.prod(x.shape[axis + 1 :]),
+        x.dtype.itemsize,
+    )
+    return Call(function="te_gather", args=args, sources=("te_shape",))

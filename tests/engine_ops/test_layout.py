@@ -231,3 +231,32 @@ def test_copy_descriptor_merges_contiguous_axes():
         [3, 4, 5], [1, 15, 3], 7
     )  # 15 = 3 * 5: the last two axes are one
     assert merged == (1, 1, 1, 1, 3, 20) + (0, 0, 0, 0, 1, 3) + (7,)
+
+
+@pytest.mark.parametrize(
+    "shape,positions,axis,batch_dims",
+    [
+        ((5, 4), [3, 0, 4, 4], 0, 0),
+        ((1, 6, 3), [[2, 5], [0, 1]], 1, 0),
+        ((2, 5, 3), [[1, 4], [0, 0]], 1, 1),
+        ((3, 4), [1], -1, 0),
+    ],
+    ids=str,
+)
+@pytest.mark.parametrize("constant_positions", [True, False])
+def test_gather(shape, positions, axis, batch_dims, constant_positions):
+    positions = np.array(positions, np.int32)
+    ax = axis % len(shape)
+    out = (*shape[:ax], *positions.shape[batch_dims:], *shape[ax + 1 :])
+    data = positions if constant_positions else None
+    opts = options("GatherOptions", axis=axis, batchDims=batch_dims)
+    model = one_op_model(
+        "GATHER",
+        [Spec(shape, **Q), Spec(positions.shape, "int32", data=data)],
+        [Spec(out, **Q)],
+        opts,
+    )
+    x = np.random.default_rng(0).integers(-128, 128, shape).astype(np.int8)
+    sample = [x] if constant_positions else [x, positions]
+    report = verify_model(model, samples=0, inputs=[sample])
+    assert report.bit_exact, first_lines(report)
