@@ -258,5 +258,6 @@ def test_gather(shape, positions, axis, batch_dims, constant_positions):
     )
     x = np.random.default_rng(0).integers(-128, 128, shape).astype(np.int8)
     sample = [x] if constant_positions else [x, positions]
-    report = verify_model(model, samples=0, inputs=[sample])
+    sanitize = batch_dims == 1 and not constant_positions  # one case under ASan/UBSan
+    report = verify_model(model, samples=0, inputs=[sample], sanitize=sanitize)
     assert report.bit_exact, first_lines(report)
