@@ -18,7 +18,6 @@ from __future__ import annotations
 import dataclasses
 import pathlib
 from collections.abc import Sequence
-from typing import Optional
 
 from engine import planner, reorder
 from engine.compile import CompileOptions, EngineError, Program, compile_graph
@@ -50,10 +49,12 @@ class MemoryReport:
     kinds: tuple[str, ...]
     series: tuple[Series, ...]
     lower_bound: int
-    tflm_measured: Optional[int] = None  # TFLM runtime's planned head, when measured
-    reorder: Optional[tuple[int, ...]] = None  # stored op index run at each step, when reordered
+    tflm_measured: int | None = None  # TFLM runtime's planned head, when measured
+    reorder: tuple[int, ...] | None = (
+        None  # stored op index run at each step, when reordered
+    )
 
-    def by_label(self, prefix: str) -> Optional[Series]:
+    def by_label(self, prefix: str) -> Series | None:
         return next((s for s in self.series if s.label.startswith(prefix)), None)
 
 
@@ -68,7 +69,11 @@ def live_per_step(buffers: Sequence[Buffer], steps: int) -> tuple[int, ...]:
 
 def program_series(program: Program, label: str) -> Series:
     """Per-op live bytes of a compiled (not patched) program."""
-    return Series(label, live_per_step(program.layout.buffers, len(program.graph.ops)), program.arena_bytes)
+    return Series(
+        label,
+        live_per_step(program.layout.buffers, len(program.graph.ops)),
+        program.arena_bytes,
+    )
 
 
 def patched_series(program: Program, label: str) -> Series:
@@ -82,7 +87,9 @@ def patched_series(program: Program, label: str) -> Series:
     n = len(program.graph.ops)
     steps = live_per_step(program.layout.buffers, stage.steps + n - stage.split)
     stage_peak = max(steps[: stage.steps], default=0)
-    live = [stage_peak] * stage.split + [steps[stage.steps + i - stage.split] for i in range(stage.split, n)]
+    live = [stage_peak] * stage.split + [
+        steps[stage.steps + i - stage.split] for i in range(stage.split, n)
+    ]
     return Series(label, tuple(live), program.arena_bytes)
 
 
@@ -90,21 +97,29 @@ def tflm_series(graph: Graph) -> Series:
     """TFLM's view: plain lifetimes, planned by greedy_by_size (its GreedyMemoryPlanner)."""
     buffers = activation_buffers(graph)
     peak = planner.plan(buffers, algorithm="greedy_by_size").peak
-    return Series("TFLM (plain lifetimes, greedy by size)", live_per_step(buffers, len(graph.ops)), peak)
+    return Series(
+        "TFLM (plain lifetimes, greedy by size)",
+        live_per_step(buffers, len(graph.ops)),
+        peak,
+    )
 
 
 def memory_report(
-    graph: Graph, options: CompileOptions = CompileOptions(), with_patch: bool = True,
-    tflm_measured: Optional[int] = None,
+    graph: Graph,
+    options: CompileOptions | None = None,
+    with_patch: bool = True,
+    tflm_measured: int | None = None,
 ) -> MemoryReport:
     """Compiles `graph` the ways the report compares and collects their per-op figures.
 
     Args:
         graph: the model.
-        options: compile options of "ours" (reorder and patch are set per series).
+        options: compile options of "ours" (default CompileOptions(); reorder and
+            patch are set per series).
         with_patch: add the patched series when a patch plan applies.
         tflm_measured: TFLM's measured planned head (`Tflm(model).arena()["head"]`), if known.
     """
+    options = options or CompileOptions()
     plain = dataclasses.replace(options, reorder=False, patch=None)
     ours = compile_graph(graph, plain)
     series = [program_series(ours, "ours (per layer)")]
@@ -128,11 +143,15 @@ def memory_report(
     )
 
 
-def _patched(graph: Graph, plain: CompileOptions, options: CompileOptions) -> Optional[Program]:
+def _patched(
+    graph: Graph, plain: CompileOptions, options: CompileOptions
+) -> Program | None:
     from engine.patch import PatchOptions
 
     try:
-        return compile_graph(graph, dataclasses.replace(plain, patch=options.patch or PatchOptions()))
+        return compile_graph(
+            graph, dataclasses.replace(plain, patch=options.patch or PatchOptions())
+        )
     except EngineError:  # no patch plan applies (e.g. no spatial ops): no series
         return None
 
@@ -146,7 +165,7 @@ _STYLES = (
 )
 
 
-def plot(report: MemoryReport, path, title: Optional[str] = None) -> pathlib.Path:
+def plot(report: MemoryReport, path, title: str | None = None) -> pathlib.Path:
     """Writes the report as a PNG: live bytes per op (steps), arenas dashed, the bound dotted."""
     import matplotlib
 
@@ -158,21 +177,48 @@ def plot(report: MemoryReport, path, title: Optional[str] = None) -> pathlib.Pat
     steps = list(range(n))
     for prefix, colour, width in _STYLES:
         for s in (s for s in report.series if s.label.startswith(prefix)):
-            ax.step(steps, [b / 1024 for b in s.live], where="mid", color=colour, linewidth=width,
-                    alpha=0.45 if width > 2 else 1.0, label=f"{s.label}: live")
-            ax.axhline(s.arena / 1024, color=colour, linestyle="--", linewidth=1,
-                       label=f"{s.label}: arena {s.arena:,} B")
+            ax.step(
+                steps,
+                [b / 1024 for b in s.live],
+                where="mid",
+                color=colour,
+                linewidth=width,
+                alpha=0.45 if width > 2 else 1.0,
+                label=f"{s.label}: live",
+            )
+            ax.axhline(
+                s.arena / 1024,
+                color=colour,
+                linestyle="--",
+                linewidth=1,
+                label=f"{s.label}: arena {s.arena:,} B",
+            )
     if report.tflm_measured:
-        ax.axhline(report.tflm_measured / 1024, color="tab:orange", linestyle="-.", linewidth=1,
-                   label=f"TFLM runtime, measured head {report.tflm_measured:,} B")
-    ax.axhline(report.lower_bound / 1024, color="black", linestyle=":", linewidth=1.2,
-               label=f"lower bound, ours in stored order {report.lower_bound:,} B")
+        ax.axhline(
+            report.tflm_measured / 1024,
+            color="tab:orange",
+            linestyle="-.",
+            linewidth=1,
+            label=f"TFLM runtime, measured head {report.tflm_measured:,} B",
+        )
+    ax.axhline(
+        report.lower_bound / 1024,
+        color="black",
+        linestyle=":",
+        linewidth=1.2,
+        label=f"lower bound, ours in stored order {report.lower_bound:,} B",
+    )
     ax.set_title(title or f"{report.name}: activation memory live at each op")
-    ax.set_xlabel("op: stored index and kind" + ("; reordered series runs op r at that step" if report.reorder else ""))
+    ax.set_xlabel(
+        "op: stored index and kind"
+        + ("; reordered series runs op r at that step" if report.reorder else "")
+    )
     ax.set_ylabel("live activation memory (KiB)")
     ax.set_ylim(bottom=0)
     ax.set_xticks(steps)
-    ax.set_xticklabels(_tick_labels(report), rotation=70, ha="right", fontsize=7 if n > 20 else 8)
+    ax.set_xticklabels(
+        _tick_labels(report), rotation=70, ha="right", fontsize=7 if n > 20 else 8
+    )
     ax.grid(axis="y", alpha=0.3)
     ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0)
     fig.tight_layout()
@@ -196,5 +242,8 @@ def as_dict(report: MemoryReport) -> dict:
         "lower_bound_bytes": report.lower_bound,
         "tflm_measured_head_bytes": report.tflm_measured,
         "reorder": list(report.reorder) if report.reorder else None,
-        "series": [{"label": s.label, "arena_bytes": s.arena, "live_bytes": list(s.live)} for s in report.series],
+        "series": [
+            {"label": s.label, "arena_bytes": s.arena, "live_bytes": list(s.live)}
+            for s in report.series
+        ],
     }

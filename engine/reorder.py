@@ -30,13 +30,13 @@ for that step. The final, measured choice covers that gap.
 from __future__ import annotations
 
 import dataclasses
-from typing import Mapping, Optional
+from collections.abc import Mapping
 
 from engine import memory, planner
 from engine.lowering import Call
 from tflite_bridge.ir import ABSENT, Graph, verify
 
-Calls = Mapping[int, Optional[Call]]
+Calls = Mapping[int, Call | None]
 
 # States kept per layer of the search. Most branching CNNs stay far below it
 # (a fire module has 3 frontier states per layer); a budget, not a time limit,
@@ -102,7 +102,9 @@ def reorder(graph: Graph, order) -> Graph:
     """
     order = tuple(order)
     if sorted(order) != list(range(len(graph.ops))):
-        raise ReorderError(f"order {list(order)} is not a permutation of the {len(graph.ops)} ops")
+        raise ReorderError(
+            f"order {list(order)} is not a permutation of the {len(graph.ops)} ops"
+        )
     deps = dependencies(graph)
     done = 0
     for step, i in enumerate(order):
@@ -119,7 +121,7 @@ def reorder(graph: Graph, order) -> Graph:
     return result
 
 
-def permute_calls(calls: Calls, order) -> dict[int, Optional[Call]]:
+def permute_calls(calls: Calls, order) -> dict[int, Call | None]:
     """Op k of the reordered graph is op order[k] of the stored one; so is its call."""
     return {k: calls[i] for k, i in enumerate(order)}
 
@@ -153,7 +155,7 @@ def planned(graph: Graph, calls: Calls, algorithm: str = "best") -> planner.Plan
 
 def choose(
     graph: Graph,
-    calls: Optional[Calls] = None,
+    calls: Calls | None = None,
     algorithm: str = "best",
     state_budget: int = STATE_BUDGET,
 ) -> Choice:
@@ -164,7 +166,9 @@ def choose(
     found = search(graph, calls, state_budget)
     if found.order == stored:
         return Choice(stored, stored_peak, stored_peak, found)
-    peak = planned(reorder(graph, found.order), permute_calls(calls, found.order), algorithm).peak
+    peak = planned(
+        reorder(graph, found.order), permute_calls(calls, found.order), algorithm
+    ).peak
     if peak < stored_peak:
         return Choice(found.order, stored_peak, peak, found)
     return Choice(stored, stored_peak, stored_peak, found)
@@ -172,7 +176,7 @@ def choose(
 
 def best_order(
     graph: Graph,
-    calls: Optional[Calls] = None,
+    calls: Calls | None = None,
     algorithm: str = "best",
     state_budget: int = STATE_BUDGET,
 ) -> tuple[int, ...]:
@@ -187,7 +191,9 @@ def best_order(
     return choose(graph, calls, algorithm, state_budget).order
 
 
-def search(graph: Graph, calls: Optional[Calls] = None, state_budget: int = STATE_BUDGET) -> Search:
+def search(
+    graph: Graph, calls: Calls | None = None, state_budget: int = STATE_BUDGET
+) -> Search:
     """The order with the lowest proxy peak (exact within the budget); see module doc.
 
     A greedy run (budget 1) gives an incumbent first, so the full search can
@@ -205,5 +211,7 @@ def search(graph: Graph, calls: Optional[Calls] = None, state_budget: int = STAT
     found = frontier_search(proxy, state_budget, bound=incumbent.live_peak)
     if found is None or found.live_peak >= incumbent.live_peak:
         exact = found is not None and found.exact
-        return dataclasses.replace(incumbent, exact=exact, states=found.states if found else 0)
+        return dataclasses.replace(
+            incumbent, exact=exact, states=found.states if found else 0
+        )
     return found

@@ -8,7 +8,7 @@ in-place merging: a non-constant tensor plus the RESHAPE-like aliases of it.
 from __future__ import annotations
 
 import dataclasses
-from typing import Mapping, Optional
+from collections.abc import Mapping
 
 from engine.lowering import Call
 from engine.memory import ALIAS_KINDS, ALIGN
@@ -45,7 +45,7 @@ class Proxy:
     born: tuple[bool, ...]
     op_values: tuple[tuple[int, ...], ...]  # per op: values it touches
     scratch: tuple[int, ...]  # per op: scratch footprint
-    inplace: tuple[Optional[tuple[int, int, int]], ...]  # per op: (src, dst, shared bytes)
+    inplace: tuple[tuple[int, int, int] | None, ...]  # per op: (src, dst, shared bytes)
     first_step: int  # graph inputs no op touches: live at step 0 only
 
     @property
@@ -53,7 +53,9 @@ class Proxy:
         return len(self.deps)
 
     @staticmethod
-    def of(graph: Graph, calls: Mapping[int, Optional[Call]], deps: tuple[int, ...]) -> "Proxy":
+    def of(
+        graph: Graph, calls: Mapping[int, Call | None], deps: tuple[int, ...]
+    ) -> Proxy:
         """The proxy of `graph` with `calls` (None: no kernel) and the op dependencies `deps`."""
         value, sizes = _values(graph, calls)
         touch, readers, op_values = _touch_tables(graph, value, len(sizes))
@@ -67,13 +69,27 @@ class Proxy:
         for i, d in enumerate(deps):
             for j in _bits(d):
                 succs[j] |= 1 << i
-        first = sum(sizes[x] for x in range(len(sizes)) if born[x] and not touch[x] and not pinned[x])
+        first = sum(
+            sizes[x]
+            for x in range(len(sizes))
+            if born[x] and not touch[x] and not pinned[x]
+        )
         return Proxy(
-            deps=tuple(deps), succs=tuple(succs), sizes=tuple(sizes), touch=tuple(touch),
-            readers=tuple(readers), pinned=tuple(pinned), born=tuple(born), op_values=op_values,
-            scratch=tuple(_align(c.scratch_bytes) if c is not None and c.scratch_bytes else 0
-                          for c in (calls[i] for i in range(len(graph.ops)))),
-            inplace=tuple(_inplace(calls[i], op, value) for i, op in enumerate(graph.ops)),
+            deps=tuple(deps),
+            succs=tuple(succs),
+            sizes=tuple(sizes),
+            touch=tuple(touch),
+            readers=tuple(readers),
+            pinned=tuple(pinned),
+            born=tuple(born),
+            op_values=op_values,
+            scratch=tuple(
+                _align(c.scratch_bytes) if c is not None and c.scratch_bytes else 0
+                for c in (calls[i] for i in range(len(graph.ops)))
+            ),
+            inplace=tuple(
+                _inplace(calls[i], op, value) for i, op in enumerate(graph.ops)
+            ),
             first_step=first,
         )
 
@@ -87,7 +103,11 @@ class Proxy:
 
     def step(self, state: int, v: int, mem: int) -> int:
         """Live bytes while op v runs after the ops in `state` (`mem` live before it)."""
-        new = {x for x in self.op_values[v] if not self.born[x] and not self.touch[x] & state}
+        new = {
+            x
+            for x in self.op_values[v]
+            if not self.born[x] and not self.touch[x] & state
+        }
         total = mem + sum(self.sizes[x] for x in new) + self.scratch[v]
         if state == 0:
             total += self.first_step
@@ -95,8 +115,13 @@ class Proxy:
         if shared is not None:
             src, dst, nbytes = shared
             dies = not self.pinned[src] and not self.readers[src] & ~(state | 1 << v)
-            if dies and dst in new:  # the engine's rule: the input dies here, so the output reuses it
-                total += max(0, max(self.sizes[dst], nbytes) - self.sizes[src]) - self.sizes[dst]
+            if (
+                dies and dst in new
+            ):  # the engine's rule: the input dies here, so the output reuses it
+                total += (
+                    max(0, max(self.sizes[dst], nbytes) - self.sizes[src])
+                    - self.sizes[dst]
+                )
         return total
 
     def after(self, state: int, v: int, mem: int) -> int:
@@ -137,7 +162,11 @@ def _values(graph: Graph, calls) -> tuple[dict[int, int], list[int]]:
     for i, op in enumerate(graph.ops):
         if calls[i] is None and op.kind in ALIAS_KINDS:
             root[op.outputs[0]] = root[op.inputs[0]]
-    touched = [*graph.inputs, *(t for op in graph.ops for t in (*op.inputs, *op.outputs)), *graph.outputs]
+    touched = [
+        *graph.inputs,
+        *(t for op in graph.ops for t in (*op.inputs, *op.outputs)),
+        *graph.outputs,
+    ]
     value: dict[int, int] = {}
     index: dict[int, int] = {}
     sizes: list[int] = []
@@ -171,7 +200,9 @@ def _touch_tables(graph: Graph, value: dict[int, int], count: int):
     return touch, readers, tuple(op_values)
 
 
-def _inplace(call: Optional[Call], op, value: dict[int, int]) -> Optional[tuple[int, int, int]]:
+def _inplace(
+    call: Call | None, op, value: dict[int, int]
+) -> tuple[int, int, int] | None:
     """(src value, dst value, shared footprint) of an op that may run in place."""
     if call is None or call.alias is None:
         return None
@@ -215,7 +246,9 @@ def frontier_search(proxy: Proxy, budget: int, bound: int):
     for back in reversed(parents):
         state, v = back[state]
         order.append(v)
-    return Search(tuple(reversed(order)), layer[full][0] if proxy.n else 0, exact, states)
+    return Search(
+        tuple(reversed(order)), layer[full][0] if proxy.n else 0, exact, states
+    )
 
 
 def _expand(proxy: Proxy, layer: dict, bound: int):
@@ -228,6 +261,10 @@ def _expand(proxy: Proxy, layer: dict, bound: int):
             later = state | 1 << v
             if p > bound or (later in nxt and nxt[later][0] <= p):
                 continue
-            nxt[later] = (p, proxy.after(state, v, mem), proxy.ready_after(later, ready, v))
+            nxt[later] = (
+                p,
+                proxy.after(state, v, mem),
+                proxy.ready_after(later, ready, v),
+            )
             back[later] = (state, v)
     return nxt, back

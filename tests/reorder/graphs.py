@@ -43,7 +43,9 @@ def dags(draw, max_ops: int = 8, inplace: str = "equal"):
             ops.append(Op("RESHAPE", 1, (src,), (out.id,), NoAttrs()))
             calls[i] = None
             continue
-        reads = tuple(draw(st.lists(st.sampled_from(pool), min_size=1, max_size=3, unique=True)))
+        reads = tuple(
+            draw(st.lists(st.sampled_from(pool), min_size=1, max_size=3, unique=True))
+        )
         outs = []
         for _ in range(draw(st.integers(1, 2))):
             outs.append(_tensor(len(tensors), draw(sizes)))
@@ -62,7 +64,9 @@ def _call(draw, src: Tensor, dst: Tensor, inplace: str) -> Call:
     same = src.nbytes == dst.nbytes
     if draw(st.booleans()) and (same or inplace == "any"):
         alias, alias_bytes = (0, 0), max(src.nbytes, dst.nbytes)
-    return Call("f", (), (), scratch_bytes=scratch, alias=alias, alias_bytes=alias_bytes)
+    return Call(
+        "f", (), (), scratch_bytes=scratch, alias=alias, alias_bytes=alias_bytes
+    )
 
 
 def topological_orders(graph: Graph, limit: int):

@@ -34,10 +34,15 @@ def test_report_of_a_branching_model(branching_model):
     assert (ours.arena, reordered.arena, tflm.arena) == (24576, 16384, 24576)
     assert max(ours.live) == report.lower_bound == 24576
     assert max(reordered.live) == 16384
-    assert tflm.arena == planner.plan(activation_buffers(graph), algorithm="greedy_by_size").peak
+    assert (
+        tflm.arena
+        == planner.plan(activation_buffers(graph), algorithm="greedy_by_size").peak
+    )
     for s in report.series:  # no plan is smaller than what is live at one op
         assert len(s.live) == len(graph.ops) and max(s.live) <= s.arena
-    assert sorted(report.reorder) == list(range(len(graph.ops))) and report.reorder != tuple(range(7))
+    assert sorted(report.reorder) == list(
+        range(len(graph.ops))
+    ) and report.reorder != tuple(range(7))
 
 
 def test_report_of_a_chain_has_no_reordered_series_and_patch_maps_onto_ops():
@@ -48,12 +53,29 @@ def test_report_of_a_chain_has_no_reordered_series_and_patch_maps_onto_ops():
     assert len(patched.live) == len(graph.ops) and max(patched.live) <= patched.arena
     assert patched.arena < report.by_label("ours (").arena
     data = memory_report.as_dict(report)
-    assert json.loads(json.dumps(data))["series"][0]["arena_bytes"] == report.series[0].arena
+    assert (
+        json.loads(json.dumps(data))["series"][0]["arena_bytes"]
+        == report.series[0].arena
+    )
 
 
-def test_compare_json_reports_the_reordered_arena_and_writes_the_plot(branching_model, tmp_path, capsys):
+def test_compare_json_reports_the_reordered_arena_and_writes_the_plot(
+    branching_model, tmp_path, capsys
+):
     png = tmp_path / "memory.png"
-    code = main(["compare", str(branching_model), "--samples", "1", "--repeats", "1", "--json", "--plot", str(png)])
+    code = main(
+        [
+            "compare",
+            str(branching_model),
+            "--samples",
+            "1",
+            "--repeats",
+            "1",
+            "--json",
+            "--plot",
+            str(png),
+        ]
+    )
     assert code == 0
     result = json.loads(capsys.readouterr().out)
     assert result["bit_exact"]
@@ -61,7 +83,12 @@ def test_compare_json_reports_the_reordered_arena_and_writes_the_plot(branching_
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and png.stat().st_size > 10_000
 
 
-def test_verify_with_reorder_flag_runs_bit_exact_in_the_smaller_arena(branching_model, capsys):
-    assert main(["verify", str(branching_model), "--reorder", "--samples", "2", "--json"]) == 0
+def test_verify_with_reorder_flag_runs_bit_exact_in_the_smaller_arena(
+    branching_model, capsys
+):
+    assert (
+        main(["verify", str(branching_model), "--reorder", "--samples", "2", "--json"])
+        == 0
+    )
     result = json.loads(capsys.readouterr().out)
     assert result["bit_exact"] and result["arena_bytes"] == 16384

@@ -20,17 +20,29 @@ from tflite_bridge.attrs import NoAttrs
 from tflite_bridge.ir import DType, Graph, Op, Tensor
 
 _SETTINGS = settings(
-    derandomize=True, deadline=None, max_examples=60, suppress_health_check=[HealthCheck.filter_too_much]
+    derandomize=True,
+    deadline=None,
+    max_examples=60,
+    suppress_health_check=[HealthCheck.filter_too_much],
 )
 
 
 def _vec(tid, size, variable=False):
-    return Tensor(id=tid, name=f"t{tid}", shape=(size,), dtype=DType.INT8, is_variable=variable)
+    return Tensor(
+        id=tid, name=f"t{tid}", shape=(size,), dtype=DType.INT8, is_variable=variable
+    )
 
 
 def two_branches() -> Graph:
     """x -> a (wide) -> a2;  x -> b (wide) -> b2;  join(a2, b2), stored breadth-first."""
-    tensors = [_vec(0, 64), _vec(1, 512), _vec(2, 512), _vec(3, 16), _vec(4, 16), _vec(5, 32)]
+    tensors = [
+        _vec(0, 64),
+        _vec(1, 512),
+        _vec(2, 512),
+        _vec(3, 16),
+        _vec(4, 16),
+        _vec(5, 32),
+    ]
     ops = [
         Op("OP", 1, (0,), (1,), NoAttrs()),
         Op("OP", 1, (0,), (2,), NoAttrs()),
@@ -60,7 +72,10 @@ def test_reorder_is_a_pure_permutation_of_the_ops():
 
 @pytest.mark.parametrize(
     "order, message",
-    [((0, 1, 2), "not a permutation of the 5 ops"), ((2, 0, 1, 3, 4), r"runs op 2 \(OP\) at step 0 before op 0")],
+    [
+        ((0, 1, 2), "not a permutation of the 5 ops"),
+        ((2, 0, 1, 3, 4), r"runs op 2 \(OP\) at step 0 before op 0"),
+    ],
 )
 def test_reorder_rejects_orders_that_are_not_topological(order, message):
     with pytest.raises(reorder.ReorderError, match=message):
@@ -69,8 +84,11 @@ def test_reorder_rejects_orders_that_are_not_topological(order, message):
 
 def test_ops_on_one_variable_tensor_keep_their_order():
     tensors = [_vec(0, 16), _vec(1, 16, variable=True), _vec(2, 16), _vec(3, 16)]
-    ops = [Op("ASSIGN", 1, (0, 1), (), NoAttrs()), Op("READ", 1, (1,), (2,), NoAttrs()),
-           Op("OP", 1, (0,), (3,), NoAttrs())]
+    ops = [
+        Op("ASSIGN", 1, (0, 1), (), NoAttrs()),
+        Op("READ", 1, (1,), (2,), NoAttrs()),
+        Op("OP", 1, (0,), (3,), NoAttrs()),
+    ]
     graph = Graph(tuple(tensors), tuple(ops), (0,), (2, 3))
     assert reorder.dependencies(graph) == (0, 0b1, 0)
 
@@ -99,9 +117,18 @@ def test_chosen_order_never_raises_the_planned_peak_and_its_plan_is_valid(case):
         choice = reorder.choose(graph, calls, state_budget=budget)
         layout = layout_of(graph, calls, choice.order)
         result = planner.plan(list(layout.buffers))
-        assert planner.check_no_overlap(list(layout.buffers), result.offsets) == result.peak == choice.peak
+        assert (
+            planner.check_no_overlap(list(layout.buffers), result.offsets)
+            == result.peak
+            == choice.peak
+        )
         assert choice.peak <= choice.stored_peak
-        assert choice.stored_peak == planner.plan(list(layout_of(graph, calls, range(len(graph.ops))).buffers)).peak
+        assert (
+            choice.stored_peak
+            == planner.plan(
+                list(layout_of(graph, calls, range(len(graph.ops))).buffers)
+            ).peak
+        )
 
 
 def _parallel_chains(branches: int, length: int) -> Graph:
