@@ -208,6 +208,13 @@ def verify(graph: Graph) -> None:
                 f"tensor {i} ({t.name!r}): {len(t.buffer)} data bytes for shape "
                 f"{list(t.shape)} {t.dtype.name} ({t.nbytes} bytes)"
             )
+        q = t.quant
+        if q is not None and q.axis is not None:
+            if not 0 <= q.axis < len(t.shape) or t.shape[q.axis] != len(q.scale):
+                raise BridgeError(
+                    f"tensor {i} ({t.name!r}): {len(q.scale)} per-channel scales along axis "
+                    f"{q.axis} of shape {list(t.shape)}"
+                )
     for where, ids in (("graph input", graph.inputs), ("graph output", graph.outputs)):
         for t in ids:
             if not 0 <= t < n:
