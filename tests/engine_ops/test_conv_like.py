@@ -27,10 +27,22 @@ from tflite_bridge.ir import Graph, Quant
 SAMPLES = 2
 
 
-def _layers():
-    import tf_keras as keras
+class _Layers:
+    """tf_keras.layers, imported on first use: cached models never load TensorFlow."""
 
-    return keras.layers
+    def __getattr__(self, name):
+        import tf_keras as keras
+
+        return getattr(keras.layers, name)
+
+
+L = _Layers()
+
+
+def _tf():
+    import tensorflow as tf
+
+    return tf
 
 
 def _check(model: bytes, inplace: bool = True, sanitize: bool = False) -> None:
@@ -129,7 +141,6 @@ CONV_CASES = [
 
 @pytest.mark.parametrize("shape,filters,kernel,stride,padding,dilation,act", CONV_CASES)
 def test_conv2d(shape, filters, kernel, stride, padding, dilation, act):
-    L = _layers()
     build = lambda x: L.Conv2D(filters, kernel, strides=stride, padding=padding, dilation_rate=dilation,  # noqa: E731
                                activation=act)(x)
     model = int8_model(build, [shape], key=f"conv|{shape}|{filters}|{kernel}|{stride}|{padding}|{dilation}|{act}")
@@ -137,7 +148,6 @@ def test_conv2d(shape, filters, kernel, stride, padding, dilation, act):
 
 
 def test_conv2d_pointwise_uses_the_1x1_kernel():
-    L = _layers()
     model = int8_model(lambda x: L.Conv2D(33, 1)(x), [(6, 6, 17)], key="conv|pointwise")
     assert _kernel(model) == "te_conv1x1_s8"
     _check(model)
@@ -145,7 +155,6 @@ def test_conv2d_pointwise_uses_the_1x1_kernel():
 
 @pytest.mark.parametrize("kernel,stride", [(3, 1), (1, 1), (5, 2)])
 def test_conv2d_per_tensor_weights(kernel, stride):
-    L = _layers()
     model = int8_model(lambda x: L.Conv2D(6, kernel, strides=stride, padding="same", use_bias=True)(x),
                        [(9, 8, 5)], key=f"conv|pt|{kernel}|{stride}")
     rewritten = per_tensor_weights(model)
@@ -154,7 +163,6 @@ def test_conv2d_per_tensor_weights(kernel, stride):
 
 
 def test_conv2d_unfoldable_bias_falls_back_to_the_offset_path():
-    L = _layers()
     model = unfoldable_bias(int8_model(lambda x: L.Conv2D(4, 1)(x), [(5, 5, 8)], key="conv|hugebias"))
     call = compile_graph(read(model)).calls[0]
     assert call.function == "te_conv2d_s8" and call.args[8] == 0  # no folded bias
@@ -163,7 +171,6 @@ def test_conv2d_unfoldable_bias_falls_back_to_the_offset_path():
 
 @pytest.mark.parametrize("inplace", [False, True], ids=["separate", "inplace"])
 def test_depthwise_unfoldable_bias(inplace):
-    L = _layers()
     model = unfoldable_bias(int8_model(lambda x: L.DepthwiseConv2D(3, padding="same")(x), [(6, 5, 4)], key="dw|huge"))
     call = compile_graph(read(model), CompileOptions(inplace=inplace)).calls[0]
     assert call.args[9 if call.function == "te_depthwise_s8" else 8] == 0  # no folded bias
@@ -189,7 +196,6 @@ DW_CASES = [
 @pytest.mark.parametrize("inplace", [False, True], ids=["separate", "inplace"])
 @pytest.mark.parametrize("shape,kernel,stride,padding,dilation,multiplier,act", DW_CASES)
 def test_depthwise(shape, kernel, stride, padding, dilation, multiplier, act, inplace):
-    L = _layers()
     build = lambda x: L.DepthwiseConv2D(kernel, strides=stride, padding=padding, dilation_rate=dilation,  # noqa: E731
                                         depth_multiplier=multiplier, activation=act)(x)
     model = int8_model(build, [shape], key=f"dw|{shape}|{kernel}|{stride}|{padding}|{dilation}|{multiplier}|{act}")
@@ -202,7 +208,6 @@ def test_depthwise(shape, kernel, stride, padding, dilation, multiplier, act, in
 
 @pytest.mark.parametrize("inplace", [False, True], ids=["separate", "inplace"])
 def test_depthwise_per_tensor_weights(inplace):
-    L = _layers()
     model = int8_model(lambda x: L.DepthwiseConv2D(3, padding="same")(x), [(8, 7, 6)], key="dw|pt")
     _check(per_tensor_weights(model), inplace=inplace)
 
@@ -211,7 +216,6 @@ def test_depthwise_per_tensor_weights(inplace):
 
 
 def _dense(units, act=None, bias=True):
-    L = _layers()
     return L.Dense(units, activation=act, use_bias=bias, bias_initializer="random_normal")
 
 
@@ -219,7 +223,6 @@ def _dense(units, act=None, bias=True):
     ((4, 4, 3), 10, None, True), ((37,), 17, "relu", True), ((64,), 5, "relu6", True), ((19,), 7, None, False),
 ])
 def test_fully_connected(shape, units, act, bias):
-    L = _layers()
     model = int8_model(lambda x: _dense(units, act, bias)(L.Flatten()(x)), [shape], key=f"fc|{shape}|{units}|{act}|{bias}")
     graph = read(model)
     fc = graph.ops[-1]
@@ -230,7 +233,6 @@ def test_fully_connected(shape, units, act, bias):
 
 
 def test_fully_connected_batch_rows_keep_num_dims():
-    L = _layers()
     model = int8_model(lambda x: _dense(9)(x), [(6, 20)], key="fc|rows|random-bias")
     graph = read(model)
     fc = [op for op in graph.ops if op.kind == "FULLY_CONNECTED"]
@@ -239,7 +241,6 @@ def test_fully_connected_batch_rows_keep_num_dims():
 
 
 def test_fully_connected_unfoldable_bias():
-    L = _layers()
     model = unfoldable_bias(int8_model(lambda x: _dense(6)(x), [(12,)], key="fc|hugebias|random-bias"))
     assert _kernel(model) == "te_conv2d_s8"
     _check(model)
@@ -260,7 +261,6 @@ POOL_CASES = [
 
 @pytest.mark.parametrize("kind,shape,pool,stride,padding", POOL_CASES)
 def test_pool(kind, shape, pool, stride, padding):
-    L = _layers()
     layer = L.AveragePooling2D if kind == "avg" else L.MaxPooling2D
     model = int8_model(lambda x: layer(pool, strides=stride, padding=padding)(x), [shape],
                        key=f"pool|{kind}|{shape}|{pool}|{stride}|{padding}")
@@ -272,7 +272,6 @@ def test_pool(kind, shape, pool, stride, padding):
 
 @pytest.mark.parametrize("keepdims", [False, True])
 def test_mean_hw(keepdims):
-    L = _layers()
     model = int8_model(lambda x: L.GlobalAveragePooling2D(keepdims=keepdims)(x), [(5, 7, 20)], key=f"mean|{keepdims}")
     assert _kernel(model) == "te_reduce_requant_s8"
     _check(model)
@@ -280,18 +279,12 @@ def test_mean_hw(keepdims):
 
 
 def test_mean_channels():
-    import tensorflow as tf
-
-    L = _layers()
-    model = int8_model(lambda x: L.Lambda(lambda t: tf.reduce_mean(t, axis=-1))(x), [(4, 6, 9)], key="mean|c")
+    model = int8_model(lambda x: L.Lambda(lambda t: _tf().reduce_mean(t, axis=-1))(x), [(4, 6, 9)], key="mean|c")
     _check(model)
 
 
 def test_sum_hw():
-    import tensorflow as tf
-
-    L = _layers()
-    model = int8_model(lambda x: L.Lambda(lambda t: tf.reduce_sum(t, axis=[1, 2]))(x), [(3, 4, 6)],
+    model = int8_model(lambda x: L.Lambda(lambda t: _tf().reduce_sum(t, axis=[1, 2]))(x), [(3, 4, 6)],
                        key="sum|hw", calib_range=(-0.2, 0.2))
     _check(model)
 
@@ -300,7 +293,6 @@ def test_sum_hw():
 
 
 def test_kernels_under_sanitizers():
-    L = _layers()
     builds = {
         "conv": (lambda x: L.Conv2D(5, 3, strides=2, padding="same", dilation_rate=1)(x), (9, 8, 3)),
         "pointwise": (lambda x: L.Conv2D(19, 1)(x), (5, 5, 18)),
