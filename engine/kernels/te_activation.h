@@ -14,4 +14,9 @@
 /* output[i] = table[input[i] + 128] for i < size. `output` may equal `input`. */
 void te_lut_s8(const int8_t *input, int8_t *output, int32_t size, const int8_t *table);
 
+/* The same on raw bytes, for tables whose input or output is uint8 (a
+ * uint8 <-> int8 QUANTIZE): output byte i = table[input byte i]. Pointers are
+ * void so int8 and uint8 tensors can both be passed. */
+void te_lut_u8(const void *input, void *output, int32_t size, const uint8_t *table);
+
 #endif /* TE_ACTIVATION_H */

@@ -1,12 +1,23 @@
 """QUANTIZE and DEQUANTIZE lowerings (TFLM's quantize_common.cc, dequantize_common.cc).
 
-float32 -> int8 and int8 -> float32 have their own kernels; int8 -> int8
-QUANTIZE (a requantisation, reference_ops::Requantize) is a 256-entry table.
+float32 -> int8 and int8 -> float32 have their own kernels; int8 -> int8 and
+uint8 <-> int8 QUANTIZE (requantisations, reference_ops::Requantize) are
+256-entry tables.
 """
 
 from __future__ import annotations
 
-from engine.lowering import Call, LowerOptions, TensorArg, UnsupportedOp, lowering
+import numpy as np
+
+from engine import fixedpoint as fp
+from engine.lowering import (
+    Call,
+    ConstArray,
+    LowerOptions,
+    TensorArg,
+    UnsupportedOp,
+    lowering,
+)
 from engine.ops._nonconv_common import (
     float_bits,
     inputs,
@@ -15,6 +26,7 @@ from engine.ops._nonconv_common import (
     per_tensor,
 )
 from engine.ops.activation import lut_call, requantize_table
+from engine.quant import QRANGE, quantize_multiplier
 from tflite_bridge.ir import DType, Graph, Op
 
 
@@ -40,9 +52,51 @@ def lower_quantize(graph: Graph, op: Op, options: LowerOptions) -> Call:
         return lut_call(
             x, y, requantize_table(in_scale, in_zp, out_scale, out_zp), options
         )
+    if (x.dtype, y.dtype) in ((DType.UINT8, DType.INT8), (DType.INT8, DType.UINT8)):
+        in_scale, in_zp = per_tensor(op, x)
+        table = requantize_byte_table(
+            x.dtype, in_scale, in_zp, y.dtype, out_scale, out_zp
+        )
+        return Call(
+            function="te_lut_u8",
+            args=(
+                TensorArg(x.id),
+                TensorArg(y.id),
+                num_elements(x),
+                ConstArray("uint8_t", table),
+            ),
+            sources=("te_activation",),
+            alias=(0, 0) if options.inplace else None,
+            alias_bytes=x.nbytes if options.inplace else 0,
+        )
     raise UnsupportedOp(
-        f"QUANTIZE: {x.dtype.name} -> {y.dtype.name} is not supported (float32/int8 -> int8 only)"
+        f"QUANTIZE: {x.dtype.name} -> {y.dtype.name} is not supported "
+        "(float32/int8/uint8 -> int8, int8 -> uint8 only)"
     )
+
+
+def requantize_byte_table(
+    in_dtype: DType,
+    in_scale: np.float32,
+    in_zp: int,
+    out_dtype: DType,
+    out_scale: np.float32,
+    out_zp: int,
+) -> tuple[int, ...]:
+    """reference_ops::Requantize between 8-bit types as a table over raw input bytes.
+
+    (TFLM's shortcut for equal scales and zero points 128 apart, x ^ 0x80, is
+    the same function: the multiplier is then exactly 1.)
+    """
+    values = np.arange(256, dtype=np.uint8).view(in_dtype.numpy).astype(np.int64)
+    mult, shift = quantize_multiplier(float(in_scale) / float(out_scale))
+    lo, hi = QRANGE[out_dtype]
+    out = np.clip(
+        fp.multiply_by_quantized_multiplier(values - in_zp, mult, shift) + out_zp,
+        lo,
+        hi,
+    )
+    return tuple(int(v) for v in out.astype(out_dtype.numpy).view(np.uint8))
 
 
 @lowering("DEQUANTIZE")

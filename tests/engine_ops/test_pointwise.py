@@ -342,6 +342,29 @@ def test_dequantize(scale, zero_point):
     assert_bit_exact(model, inputs=[[ALL_INT8]])
 
 
+@pytest.mark.parametrize(
+    "types,quant",
+    [
+        (("uint8", "int8"), (0.1, 128, 0.1, 0)),  # TFLM's x ^ 0x80 shortcut
+        (("uint8", "int8"), (0.02, 3, 0.05, -7)),
+        (("int8", "uint8"), (0.1, 0, 0.1, 128)),
+        (("int8", "uint8"), (0.03, -10, 0.02, 100)),
+    ],
+    ids=str,
+)
+def test_quantize_between_uint8_and_int8(types, quant):
+    (t_in, t_out), (si, zi, so, zo) = types, quant
+    model = one_op_model(
+        "QUANTIZE",
+        [Spec((1, 256), t_in, scale=si, zero_point=zi)],
+        [Spec((1, 256), t_out, scale=so, zero_point=zo)],
+    )
+    every_byte = np.arange(256, dtype=np.uint8).reshape(1, 256).view(np.dtype(t_in))
+    assert_bit_exact(
+        model, samples=0, inputs=[[every_byte]], sanitize=t_in == "uint8" and zi == 3
+    )
+
+
 # --- PAD / CONCATENATION / RESIZE_NEAREST_NEIGHBOR ------------------------------------------------
 
 
