@@ -16,6 +16,7 @@ from ai_edge_litert import schema_py_generated as schema
 
 _TYPES = {
     "int8": schema.TensorType.INT8,
+    "uint8": schema.TensorType.UINT8,
     "float32": schema.TensorType.FLOAT32,
     "int32": schema.TensorType.INT32,
 }
