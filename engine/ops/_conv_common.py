@@ -127,8 +127,15 @@ def check_accumulator(op: Op, bias: np.ndarray | None, weights: np.ndarray | Non
         raise UnsupportedOp(f"{op.kind}: bias + accumulation could overflow int32 (worst case {int(worst.max())})")
 
 
-def geometry(op: Op, in_hw: tuple[int, int], out_hw: tuple[int, int], k_hw: tuple[int, int],
-             stride: tuple[int, int], dilation: tuple[int, int], padding: Padding) -> tuple[int, int]:
+def geometry(
+    op: Op,
+    in_hw: tuple[int, int],
+    out_hw: tuple[int, int],
+    k_hw: tuple[int, int],
+    stride: tuple[int, int],
+    dilation: tuple[int, int],
+    padding: Padding,
+) -> tuple[int, int]:
     """(pad_top, pad_left) by TFLite's rules, after checking the output size."""
     pads = []
     for axis, name in ((0, "height"), (1, "width")):

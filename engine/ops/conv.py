@@ -25,8 +25,15 @@ def lower_conv2d(graph: Graph, op: Op, options: LowerOptions) -> Call:
     if k_c != in_c:
         raise UnsupportedOp(f"CONV_2D: grouped convolution (filter depth {k_c}, input depth {in_c})")
     bias = cc.bias_values(graph, op, 2, out_c)
-    pad_top, pad_left = cc.geometry(op, (in_h, in_w), (out_h, out_w), (k_h, k_w), (a.stride_h, a.stride_w),
-                                    (a.dilation_h_factor, a.dilation_w_factor), a.padding)
+    pad_top, pad_left = cc.geometry(
+        op,
+        (in_h, in_w),
+        (out_h, out_w),
+        (k_h, k_w),
+        (a.stride_h, a.stride_w),
+        (a.dilation_h_factor, a.dilation_w_factor),
+        a.padding,
+    )
     _, in_zp = cc.activation_scale(inp)
     _, out_zp = cc.activation_scale(out)
     rq = cc.conv_requant(op, inp, filt, out, out_c, a.fused_activation_function)
@@ -36,14 +43,47 @@ def lower_conv2d(graph: Graph, op: Op, options: LowerOptions) -> Call:
     folded = cc.folded_bias(op, bias, filt.data.reshape(out_c, -1), -in_zp)
     pointwise = (k_h, k_w, a.stride_h, a.stride_w, pad_top, pad_left) == (1, 1, 1, 1, 0, 0)
     if pointwise and folded is not None and (out_h, out_w) == (in_h, in_w):
-        args = (TensorArg(inp.id), in_h * in_w, in_c, weights, folded, TensorArg(out.id), out_c,
-                out_zp, mult, shift, 1, rq.act_min, rq.act_max)
+        args = (
+            TensorArg(inp.id),
+            in_h * in_w,
+            in_c,
+            weights,
+            folded,
+            TensorArg(out.id),
+            out_c,
+            out_zp,
+            mult,
+            shift,
+            1,
+            rq.act_min,
+            rq.act_max,
+        )
         return Call("te_conv1x1_s8", args, ("te_conv",))
     args = (
-        TensorArg(inp.id), in_h, in_w, in_c, weights, k_h, k_w,
-        cc.bias_arg(graph, op, 2, out_c), 0 if folded is None else folded,
-        TensorArg(out.id), out_h, out_w, out_c,
-        a.stride_h, a.stride_w, a.dilation_h_factor, a.dilation_w_factor, pad_top, pad_left,
-        -in_zp, out_zp, mult, shift, rq.act_min, rq.act_max,
+        TensorArg(inp.id),
+        in_h,
+        in_w,
+        in_c,
+        weights,
+        k_h,
+        k_w,
+        cc.bias_arg(graph, op, 2, out_c),
+        0 if folded is None else folded,
+        TensorArg(out.id),
+        out_h,
+        out_w,
+        out_c,
+        a.stride_h,
+        a.stride_w,
+        a.dilation_h_factor,
+        a.dilation_w_factor,
+        pad_top,
+        pad_left,
+        -in_zp,
+        out_zp,
+        mult,
+        shift,
+        rq.act_min,
+        rq.act_max,
     )
     return Call("te_conv2d_s8", args, ("te_conv",))

@@ -27,8 +27,15 @@ def lower_depthwise(graph: Graph, op: Op, options: LowerOptions) -> Call:
     if multiplier * in_c != out_c or a.depth_multiplier != multiplier:
         raise UnsupportedOp(f"DEPTHWISE_CONV_2D: {in_c} -> {out_c} channels with depth_multiplier {a.depth_multiplier}")
     bias = cc.bias_values(graph, op, 2, out_c)
-    pad_top, pad_left = cc.geometry(op, (in_h, in_w), (out_h, out_w), (k_h, k_w), (a.stride_h, a.stride_w),
-                                    (a.dilation_h_factor, a.dilation_w_factor), a.padding)
+    pad_top, pad_left = cc.geometry(
+        op,
+        (in_h, in_w),
+        (out_h, out_w),
+        (k_h, k_w),
+        (a.stride_h, a.stride_w),
+        (a.dilation_h_factor, a.dilation_w_factor),
+        a.padding,
+    )
     _, in_zp = cc.activation_scale(inp)
     _, out_zp = cc.activation_scale(out)
     rq = cc.conv_requant(op, inp, filt, out, out_c, a.fused_activation_function)
@@ -40,10 +47,44 @@ def lower_depthwise(graph: Graph, op: Op, options: LowerOptions) -> Call:
     tail = (-in_zp, out_zp, mult, shift, rq.act_min, rq.act_max)
     bias_args = (cc.bias_arg(graph, op, 2, out_c), 0 if folded is None else folded)
     if options.inplace and multiplier == 1 and out_h * out_w <= in_h * in_w:
-        args = (TensorArg(inp.id), in_h, in_w, in_c, TensorArg(filt.id), k_h, k_w, *bias_args,
-                TensorArg(out.id), out_h, out_w, *strides, *tail, ScratchArg())
-        return Call("te_depthwise_inplace_s8", args, ("te_depthwise",), scratch_bytes=out_h * out_w,
-                    alias=(0, 0), alias_bytes=max(inp.nbytes, out.nbytes))
-    args = (TensorArg(inp.id), in_h, in_w, in_c, TensorArg(filt.id), k_h, k_w, multiplier, *bias_args,
-            TensorArg(out.id), out_h, out_w, *strides, *tail)
+        args = (
+            TensorArg(inp.id),
+            in_h,
+            in_w,
+            in_c,
+            TensorArg(filt.id),
+            k_h,
+            k_w,
+            *bias_args,
+            TensorArg(out.id),
+            out_h,
+            out_w,
+            *strides,
+            *tail,
+            ScratchArg(),
+        )
+        return Call(
+            "te_depthwise_inplace_s8",
+            args,
+            ("te_depthwise",),
+            scratch_bytes=out_h * out_w,
+            alias=(0, 0),
+            alias_bytes=max(inp.nbytes, out.nbytes),
+        )
+    args = (
+        TensorArg(inp.id),
+        in_h,
+        in_w,
+        in_c,
+        TensorArg(filt.id),
+        k_h,
+        k_w,
+        multiplier,
+        *bias_args,
+        TensorArg(out.id),
+        out_h,
+        out_w,
+        *strides,
+        *tail,
+    )
     return Call("te_depthwise_s8", args, ("te_depthwise",))

@@ -54,13 +54,49 @@ def lower_fully_connected(graph: Graph, op: Op, options: LowerOptions) -> Call:
     cc.check_accumulator(op, bias, filt.data, -in_zp)
     folded = cc.folded_bias(op, bias, filt.data, -in_zp)
     if folded is not None:
-        args = (TensorArg(inp.id), rows, depth, TensorArg(filt.id), folded, TensorArg(out.id), out_c, out_zp,
-                ConstArray("int32_t", tuple(mults)), ConstArray("int32_t", tuple(shifts)),
-                1 if len(mults) > 1 else 0, lo, hi)
+        args = (
+            TensorArg(inp.id),
+            rows,
+            depth,
+            TensorArg(filt.id),
+            folded,
+            TensorArg(out.id),
+            out_c,
+            out_zp,
+            ConstArray("int32_t", tuple(mults)),
+            ConstArray("int32_t", tuple(shifts)),
+            1 if len(mults) > 1 else 0,
+            lo,
+            hi,
+        )
         return Call("te_fc_s8", args, ("te_conv",))
     # Unfoldable (huge bias): the general convolution, rows as a H x 1 image.
-    per_channel = lambda v: ConstArray("int32_t", tuple(v if len(v) > 1 else v * out_c))  # noqa: E731
-    args = (TensorArg(inp.id), rows, 1, depth, cc.weights_io(filt, op), 1, 1, cc.bias_arg(graph, op, 2, out_c), 0,
-            TensorArg(out.id), rows, 1, out_c, 1, 1, 1, 1, 0, 0, -in_zp, out_zp,
-            per_channel(mults), per_channel(shifts), lo, hi)
+    per_channel = lambda v: ConstArray("int32_t", tuple(v if len(v) > 1 else v * out_c))
+    args = (
+        TensorArg(inp.id),
+        rows,
+        1,
+        depth,
+        cc.weights_io(filt, op),
+        1,
+        1,
+        cc.bias_arg(graph, op, 2, out_c),
+        0,
+        TensorArg(out.id),
+        rows,
+        1,
+        out_c,
+        1,
+        1,
+        1,
+        1,
+        0,
+        0,
+        -in_zp,
+        out_zp,
+        per_channel(mults),
+        per_channel(shifts),
+        lo,
+        hi,
+    )
     return Call("te_conv2d_s8", args, ("te_conv",))

@@ -28,6 +28,19 @@ def lower_pool(graph: Graph, op: Op, options: LowerOptions) -> Call:
     pad_top, pad_left = cc.geometry(op, (in_h, in_w), (out_h, out_w), k, stride, (1, 1), a.padding)
     out_scale, out_zp = cc.activation_scale(out)
     lo, hi = activation_range(a.fused_activation_function, out_scale, out_zp, DType.INT8)
-    args = (TensorArg(inp.id), in_h, in_w, channels, TensorArg(out.id), out_h, out_w, *k, *stride,
-            pad_top, pad_left, lo, hi)
+    args = (
+        TensorArg(inp.id),
+        in_h,
+        in_w,
+        channels,
+        TensorArg(out.id),
+        out_h,
+        out_w,
+        *k,
+        *stride,
+        pad_top,
+        pad_left,
+        lo,
+        hi,
+    )
     return Call(_KERNELS[op.kind], args, ("te_pool",))

@@ -26,8 +26,9 @@ def reduced_axes(graph: Graph, op: Op, rank: int) -> tuple[int, int]:
         raise UnsupportedOp(f"{op.kind}: axes {axes_t.name!r} are not constant")
     axes = sorted({int(a) + rank if int(a) < 0 else int(a) for a in axes_t.data.reshape(-1)})
     if not axes or axes != list(range(axes[0], axes[-1] + 1)) or axes[-1] >= rank or axes[0] < 0:
-        raise UnsupportedOp(f"{op.kind}: axes {axes_t.data.reshape(-1).tolist()} of a rank-{rank} input "
-                            "are not one contiguous block")
+        raise UnsupportedOp(
+            f"{op.kind}: axes {axes_t.data.reshape(-1).tolist()} of a rank-{rank} input are not one contiguous block"
+        )
     return axes[0], axes[-1] + 1
 
 

@@ -141,8 +141,9 @@ CONV_CASES = [
 
 @pytest.mark.parametrize("shape,filters,kernel,stride,padding,dilation,act", CONV_CASES)
 def test_conv2d(shape, filters, kernel, stride, padding, dilation, act):
-    build = lambda x: L.Conv2D(filters, kernel, strides=stride, padding=padding, dilation_rate=dilation,  # noqa: E731
-                               activation=act)(x)
+    build = lambda x: L.Conv2D(
+        filters, kernel, strides=stride, padding=padding, dilation_rate=dilation, activation=act
+    )(x)
     model = int8_model(build, [shape], key=f"conv|{shape}|{filters}|{kernel}|{stride}|{padding}|{dilation}|{act}")
     _check(model)
 
@@ -155,8 +156,11 @@ def test_conv2d_pointwise_uses_the_1x1_kernel():
 
 @pytest.mark.parametrize("kernel,stride", [(3, 1), (1, 1), (5, 2)])
 def test_conv2d_per_tensor_weights(kernel, stride):
-    model = int8_model(lambda x: L.Conv2D(6, kernel, strides=stride, padding="same", use_bias=True)(x),
-                       [(9, 8, 5)], key=f"conv|pt|{kernel}|{stride}")
+    model = int8_model(
+        lambda x: L.Conv2D(6, kernel, strides=stride, padding="same", use_bias=True)(x),
+        [(9, 8, 5)],
+        key=f"conv|pt|{kernel}|{stride}",
+    )
     rewritten = per_tensor_weights(model)
     assert read(rewritten).tensor(read(rewritten).ops[0].inputs[1]).quant.axis is None
     _check(rewritten)
@@ -196,8 +200,9 @@ DW_CASES = [
 @pytest.mark.parametrize("inplace", [False, True], ids=["separate", "inplace"])
 @pytest.mark.parametrize("shape,kernel,stride,padding,dilation,multiplier,act", DW_CASES)
 def test_depthwise(shape, kernel, stride, padding, dilation, multiplier, act, inplace):
-    build = lambda x: L.DepthwiseConv2D(kernel, strides=stride, padding=padding, dilation_rate=dilation,  # noqa: E731
-                                        depth_multiplier=multiplier, activation=act)(x)
+    build = lambda x: L.DepthwiseConv2D(
+        kernel, strides=stride, padding=padding, dilation_rate=dilation, depth_multiplier=multiplier, activation=act
+    )(x)
     model = int8_model(build, [shape], key=f"dw|{shape}|{kernel}|{stride}|{padding}|{dilation}|{multiplier}|{act}")
     want = "te_depthwise_inplace_s8" if inplace and multiplier == 1 else "te_depthwise_s8"
     assert _kernel(model, inplace) == want
@@ -219,11 +224,19 @@ def _dense(units, act=None, bias=True):
     return L.Dense(units, activation=act, use_bias=bias, bias_initializer="random_normal")
 
 
-@pytest.mark.parametrize("shape,units,act,bias", [
-    ((4, 4, 3), 10, None, True), ((37,), 17, "relu", True), ((64,), 5, "relu6", True), ((19,), 7, None, False),
-])
+@pytest.mark.parametrize(
+    "shape,units,act,bias",
+    [
+        ((4, 4, 3), 10, None, True),
+        ((37,), 17, "relu", True),
+        ((64,), 5, "relu6", True),
+        ((19,), 7, None, False),
+    ],
+)
 def test_fully_connected(shape, units, act, bias):
-    model = int8_model(lambda x: _dense(units, act, bias)(L.Flatten()(x)), [shape], key=f"fc|{shape}|{units}|{act}|{bias}")
+    model = int8_model(
+        lambda x: _dense(units, act, bias)(L.Flatten()(x)), [shape], key=f"fc|{shape}|{units}|{act}|{bias}"
+    )
     graph = read(model)
     fc = graph.ops[-1]
     assert graph.tensor(fc.inputs[1]).quant.axis == 0  # TF 2.21 quantises Dense weights per channel
@@ -262,8 +275,11 @@ POOL_CASES = [
 @pytest.mark.parametrize("kind,shape,pool,stride,padding", POOL_CASES)
 def test_pool(kind, shape, pool, stride, padding):
     layer = L.AveragePooling2D if kind == "avg" else L.MaxPooling2D
-    model = int8_model(lambda x: layer(pool, strides=stride, padding=padding)(x), [shape],
-                       key=f"pool|{kind}|{shape}|{pool}|{stride}|{padding}")
+    model = int8_model(
+        lambda x: layer(pool, strides=stride, padding=padding)(x),
+        [shape],
+        key=f"pool|{kind}|{shape}|{pool}|{stride}|{padding}",
+    )
     _check(model)
 
 
@@ -284,8 +300,12 @@ def test_mean_channels():
 
 
 def test_sum_hw():
-    model = int8_model(lambda x: L.Lambda(lambda t: _tf().reduce_sum(t, axis=[1, 2]))(x), [(3, 4, 6)],
-                       key="sum|hw", calib_range=(-0.2, 0.2))
+    model = int8_model(
+        lambda x: L.Lambda(lambda t: _tf().reduce_sum(t, axis=[1, 2]))(x),
+        [(3, 4, 6)],
+        key="sum|hw",
+        calib_range=(-0.2, 0.2),
+    )
     _check(model)
 
 
@@ -306,5 +326,7 @@ def test_kernels_under_sanitizers():
     for name, (build, shape) in builds.items():
         model = int8_model(build, [shape], key=f"asan|{name}|{shape}")
         _check(model, inplace=True, sanitize=True)
-    _check(unfoldable_bias(int8_model(builds["pointwise"][0], [(5, 5, 18)], key="asan|pointwise|(5, 5, 18)")),
-           sanitize=True)
+    _check(
+        unfoldable_bias(int8_model(builds["pointwise"][0], [(5, 5, 18)], key="asan|pointwise|(5, 5, 18)")),
+        sanitize=True,
+    )
