@@ -19,15 +19,21 @@ static inline int32_t te_fp_add(int32_t a, int32_t b) { return (int32_t)((uint32
 static inline int32_t te_fp_sub(int32_t a, int32_t b) { return (int32_t)((uint32_t)a - (uint32_t)b); }
 static inline int32_t te_fp_mul(int32_t a, int32_t b) { return te_sat_rounding_doubling_high_mul(a, b); }
 
-/* Count of leading zero bits; 32 for zero. */
+/* Count of leading zero bits; 32 for zero. One CLZ instruction on Cortex-M3+. */
 static inline int te_clz32(uint32_t x) {
-  int n = 0;
   if (x == 0) return 32;
-  while (!(x & 0x80000000u)) {
-    x <<= 1;
-    ++n;
+#if defined(__GNUC__)
+  return __builtin_clz(x);
+#else
+  {
+    int n = 0;
+    while (!(x & 0x80000000u)) {
+      x <<= 1;
+      ++n;
+    }
+    return n;
   }
-  return n;
+#endif
 }
 
 /* (a + b) / 2 rounded half away from zero, in 64 bits (gemmlowp RoundingHalfSum). */
