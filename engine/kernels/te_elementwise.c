@@ -39,6 +39,15 @@ static inline int8_t te_add_elem(int8_t x, int8_t y, const te_add_params *p) {
   return te_clamp_s8(out, p->act_min, p->act_max);
 }
 
+static inline int8_t te_squared_difference_elem(int8_t x, int8_t y, const te_add_params *p) {
+  const int32_t scaled1 = te_requantize((p->in1_offset + x) * (1 << p->left_shift), p->in1_multiplier, p->in1_shift);
+  const int32_t scaled2 = te_requantize((p->in2_offset + y) * (1 << p->left_shift), p->in2_multiplier, p->in2_shift);
+  /* |d| <= 255 * 2^7 / 2 after scaling, so d * d < 2^31. */
+  const int32_t d = scaled1 - scaled2;
+  const int32_t out = te_requantize(d * d, p->out_multiplier, p->out_shift) + p->out_offset;
+  return te_clamp_s8(out, INT8_MIN, INT8_MAX);
+}
+
 static inline int8_t te_mul_elem(int8_t x, int8_t y, const te_mul_params *p) {
   const int32_t product = (p->in1_offset + x) * (p->in2_offset + y);
   const int32_t out = p->out_offset + te_requantize(product, p->out_multiplier, p->out_shift);
@@ -128,4 +137,14 @@ void te_prelu_s8(const int8_t *input, const int8_t *alpha, int8_t *out, const in
   const te_prelu_params *pp = &p;
   const int8_t *in1 = input, *in2 = alpha;
   TE_BROADCAST_LOOP(te_prelu_elem, pp);
+}
+
+void te_squared_difference_s8(const int8_t *in1, const int8_t *in2, int8_t *out, const int32_t *bcast,
+                              int32_t in1_offset, int32_t in1_multiplier, int32_t in1_shift, int32_t in2_offset,
+                              int32_t in2_multiplier, int32_t in2_shift, int32_t left_shift, int32_t out_multiplier,
+                              int32_t out_shift, int32_t out_offset) {
+  const te_add_params p = {in1_offset, in1_multiplier, in1_shift, in2_offset, in2_multiplier, in2_shift,
+                           left_shift, out_multiplier, out_shift, out_offset, INT8_MIN, INT8_MAX, 0};
+  const te_add_params *pp = &p;
+  TE_BROADCAST_LOOP(te_squared_difference_elem, pp);
 }

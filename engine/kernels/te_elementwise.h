@@ -1,6 +1,7 @@
-/* Broadcasting int8 binary ops ADD, SUB, MUL, MAXIMUM, MINIMUM and PRELU,
- * bit-exact with TFLM's reference integer kernels (AddFunc, SubElementwise,
- * MulElementwise, MaximumMinimumBroadcastSlow, BroadcastPrelu4DSlow).
+/* Broadcasting int8 binary ops ADD, SUB, MUL, MAXIMUM, MINIMUM, PRELU and
+ * SQUARED_DIFFERENCE, bit-exact with TFLM's reference integer kernels (AddFunc,
+ * SubElementwise, MulElementwise, MaximumMinimumBroadcastSlow,
+ * BroadcastPrelu4DSlow, SquaredDifference).
  *
  * Shapes arrive as a broadcast descriptor `bcast` of 18 int32: the output
  * extents e[0..5] (outermost first), then the element strides of input 1
@@ -32,6 +33,13 @@ void te_sub_s8(const int8_t *in1, const int8_t *in2, int8_t *out, const int32_t 
 void te_mul_s8(const int8_t *in1, const int8_t *in2, int8_t *out, const int32_t *bcast, int32_t in1_offset,
                int32_t in2_offset, int32_t out_multiplier, int32_t out_shift, int32_t out_offset, int32_t act_min,
                int32_t act_max);
+
+/* SQUARED_DIFFERENCE: as ADD's input scaling (with left_shift 7, so the
+ * square of the difference fits int32), then (d1 - d2)^2 requantised. */
+void te_squared_difference_s8(const int8_t *in1, const int8_t *in2, int8_t *out, const int32_t *bcast,
+                              int32_t in1_offset, int32_t in1_multiplier, int32_t in1_shift, int32_t in2_offset,
+                              int32_t in2_multiplier, int32_t in2_shift, int32_t left_shift, int32_t out_multiplier,
+                              int32_t out_shift, int32_t out_offset);
 
 /* Elementwise max / min of the raw int8 values (TFLM does not rescale). */
 void te_maximum_s8(const int8_t *in1, const int8_t *in2, int8_t *out, const int32_t *bcast);

@@ -1,4 +1,4 @@
-"""ADD, SUB, MUL, MAXIMUM, MINIMUM and PRELU lowerings: int8 with broadcasting.
+"""ADD, SUB, MUL, MAXIMUM, MINIMUM, PRELU, SQUARED_DIFFERENCE: int8 with broadcasting.
 
 Prepare-time constants follow TFLM exactly, including where it differs by op:
 ADD forms its multipliers in double precision (add_common.cc), SUB in float32
@@ -224,3 +224,35 @@ def lower_prelu(graph: Graph, op: Op, options: LowerOptions) -> Call:
     )
     args += (-zx, -za, m1, sh1, m2, sh2, zo)
     return _call("te_prelu_s8", x, alpha, y, args, options)
+
+
+SQUARED_DIFFERENCE_LEFT_SHIFT = 7  # TFLM: 255^2 * 2^(2*7) still fits int32
+
+
+@lowering("SQUARED_DIFFERENCE")
+def lower_squared_difference(graph: Graph, op: Op, options: LowerOptions) -> Call:
+    """SQUARED_DIFFERENCE as TFLM's PrepareQuantized: input multipliers in double,
+    the output's denominator 2^14 * s_out formed in float32."""
+    a, b, y = _operands(graph, op)
+    (s1, z1), (s2, z2), (so, zo) = (
+        per_tensor(op, a),
+        per_tensor(op, b),
+        per_tensor(op, y),
+    )
+    twice_max = 2.0 * float(max(s1, s2))
+    try:
+        m1, sh1 = quantize_multiplier_smaller_than_one(float(s1) / twice_max)
+        m2, sh2 = quantize_multiplier_smaller_than_one(float(s2) / twice_max)
+    except ValueError as e:
+        raise UnsupportedOp(f"SQUARED_DIFFERENCE: {e}") from e
+    denominator = float(np.float32(1 << (2 * SQUARED_DIFFERENCE_LEFT_SHIFT)) * so)
+    mo, sho = quantize_multiplier(twice_max * twice_max / denominator)
+    bcast = broadcast_descriptor(a.shape, b.shape, y.shape)
+    args = (
+        TensorArg(a.id),
+        TensorArg(b.id),
+        TensorArg(y.id),
+        ConstArray("int32_t", bcast),
+    )
+    args += (-z1, m1, sh1, -z2, m2, sh2, SQUARED_DIFFERENCE_LEFT_SHIFT, mo, sho, zo)
+    return _call("te_squared_difference_s8", a, b, y, args, options)

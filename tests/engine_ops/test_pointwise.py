@@ -284,6 +284,27 @@ def test_max_min_prelu(kind, shapes):
     )  # one PRELU case under ASan/UBSan
 
 
+@pytest.mark.parametrize(
+    "shapes",
+    [((1, 4, 4, 8), (1, 4, 4, 8)), ((1, 4, 4, 8), (8,)), ((1, 4, 1, 8), (1, 1, 5, 1))],
+    ids=str,
+)
+def test_squared_difference(shapes):
+    rng = np.random.default_rng(zlib.crc32(repr(shapes).encode()))
+    s1, s2 = rng.uniform(0.005, 0.2, 2)
+    so = max(s1, s2) ** 2 * rng.uniform(10, 3000)
+    z1, z2, zo = (int(v) for v in rng.integers(-128, 128, 3))
+    ins = [
+        Spec(shapes[0], scale=s1, zero_point=z1),
+        Spec(shapes[1], scale=s2, zero_point=z2),
+    ]
+    out = tuple(np.broadcast_shapes(*shapes))
+    model = one_op_model(
+        "SQUARED_DIFFERENCE", ins, [Spec(out, scale=so, zero_point=zo)]
+    )
+    assert_bit_exact(model, samples=2, sanitize=shapes[1] == (8,))
+
+
 def test_broadcast_descriptor_merges_contiguous_axes():
     assert broadcast_descriptor((1, 4, 4, 8), (1, 4, 4, 8), (1, 4, 4, 8)) == (
         1,
