@@ -34,6 +34,7 @@ from collections.abc import Mapping
 
 from engine import memory, planner
 from engine.lowering import Call
+from engine.reorder_search import Proxy, Search, frontier_search
 from tflite_bridge.ir import ABSENT, Graph, verify
 
 Calls = Mapping[int, Call | None]
@@ -46,24 +47,6 @@ STATE_BUDGET = 512
 
 class ReorderError(Exception):
     """An order that is not a topological order of the graph; the message says where."""
-
-
-@dataclasses.dataclass(frozen=True)
-class Search:
-    """The search's answer on the proxy.
-
-    Attributes:
-        order: op indices of the stored graph, in the order to run them.
-        live_peak: the proxy peak of `order` (bytes).
-        exact: True when no layer was cut to the budget, so no order has a
-            lower proxy peak.
-        states: states expanded (a measure of the search's work).
-    """
-
-    order: tuple[int, ...]
-    live_peak: int
-    exact: bool
-    states: int
 
 
 @dataclasses.dataclass(frozen=True)
@@ -199,8 +182,6 @@ def search(
     A greedy run (budget 1) gives an incumbent first, so the full search can
     drop every state already worse than a known order.
     """
-    from engine.reorder_search import Proxy, frontier_search
-
     calls = no_calls(graph) if calls is None else calls
     proxy = Proxy.of(graph, calls, dependencies(graph))
     stored = tuple(range(len(graph.ops)))

@@ -27,6 +27,24 @@ def _bits(mask: int):
 
 
 @dataclasses.dataclass(frozen=True)
+class Search:
+    """The search's answer on the proxy.
+
+    Attributes:
+        order: op indices of the stored graph, in the order to run them.
+        live_peak: the proxy peak of `order` (bytes).
+        exact: True when no layer was cut to the budget, so no order has a
+            lower proxy peak.
+        states: states expanded (a measure of the search's work).
+    """
+
+    order: tuple[int, ...]
+    live_peak: int
+    exact: bool
+    states: int
+
+
+@dataclasses.dataclass(frozen=True)
 class Proxy:
     """Live bytes per step of any order, counted as engine/memory.py counts them.
 
@@ -224,8 +242,6 @@ def frontier_search(proxy: Proxy, budget: int, bound: int):
         A `reorder.Search`, or None when every state was dropped (a cut layer
         can lose the orders that stay within `bound`).
     """
-    from engine.reorder import Search
-
     layer = {0: (0, proxy.initial(), proxy.initial_ready())}
     parents = []
     exact, states = True, 0
