@@ -126,3 +126,30 @@ void te_gather(const void *input, const int32_t *coords, void *output, int32_t b
     }
   }
 }
+
+void te_resize_bilinear_s8(const int8_t *input, int8_t *output, int32_t batches, int32_t input_height,
+                           int32_t input_width, int32_t depth, int32_t output_height, int32_t output_width,
+                           const int32_t *y_params, const int32_t *x_params) {
+  const int32_t row = input_width * depth;
+  int32_t b, y, x, c;
+  for (b = 0; b < batches; ++b) {
+    const int8_t *image = input + b * input_height * row;
+    for (y = 0; y < output_height; ++y) {
+      const int32_t dy = y_params[3 * y] - 1024 * y_params[3 * y + 1]; /* weight of row y1, in 1/1024 */
+      const int8_t *row0 = image + y_params[3 * y + 1] * row;
+      const int8_t *row1 = image + y_params[3 * y + 2] * row;
+      for (x = 0; x < output_width; ++x) {
+        const int32_t dx = x_params[3 * x] - 1024 * x_params[3 * x + 1];
+        const int32_t x0 = x_params[3 * x + 1] * depth, x1 = x_params[3 * x + 2] * depth;
+        for (c = 0; c < depth; ++c) {
+          /* Sums of products of int8 and two 11-bit weights: int64 as in TFLM. */
+          const int64_t sum = (int64_t)row0[x0 + c] * (1024 - dy) * (1024 - dx) +
+                              (int64_t)row1[x0 + c] * dy * (1024 - dx) + (int64_t)row0[x1 + c] * (1024 - dy) * dx +
+                              (int64_t)row1[x1 + c] * dy * dx;
+          const int64_t round = sum > 0 ? (1 << 19) : -(1 << 19);
+          *output++ = (int8_t)((sum + round) / (1 << 20)); /* C division truncates, like TFLM */
+        }
+      }
+    }
+  }
+}

@@ -1,5 +1,5 @@
 /* Data-movement ops: PAD/PADV2 (constant), CONCATENATION, SPLIT,
- * RESIZE_NEAREST_NEIGHBOR, GATHER, and one strided copy behind TRANSPOSE, SLICE,
+ * RESIZE_NEAREST_NEIGHBOR, RESIZE_BILINEAR, GATHER, and one strided copy behind TRANSPOSE, SLICE,
  * STRIDED_SLICE, DEPTH_TO_SPACE and SPACE_TO_DEPTH. They move bytes only,
  * as TFLM's reference kernels do (its int8 CONCATENATION requires equal
  * input and output quantisation, so nothing is rescaled). */
@@ -39,6 +39,15 @@ void te_split_s8(const int8_t *input, int32_t outer, int32_t input_inner, int32_
  * Elements are `elem_bytes` wide; a unit innermost stride copies rows with
  * memcpy. */
 void te_strided_copy(const void *input, void *output, const int32_t *desc, int32_t elem_bytes);
+
+/* RESIZE_BILINEAR for int8 NHWC, TFLM's integer path (ResizeBilinearInteger):
+ * positions in 1/1024 steps. For output row y, y_params[3y..3y+2] holds
+ * (input_y, y0, y1): the scaled position and the two source rows; x_params
+ * likewise for columns. Each output is the 4-tap weighted sum in 2^-20 units,
+ * rounded half away from zero. */
+void te_resize_bilinear_s8(const int8_t *input, int8_t *output, int32_t batches, int32_t input_height,
+                           int32_t input_width, int32_t depth, int32_t output_height, int32_t output_width,
+                           const int32_t *y_params, const int32_t *x_params);
 
 /* GATHER along one axis: the input is [batch, outer, axis_size, inner]
  * elements, `coords` [batch, coord_size] int32 positions, the output

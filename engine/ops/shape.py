@@ -1,11 +1,12 @@
-"""PAD/PADV2, CONCATENATION and RESIZE_NEAREST_NEIGHBOR lowerings (int8).
+"""PAD/PADV2, CONCATENATION, RESIZE_NEAREST_NEIGHBOR, RESIZE_BILINEAR lowerings (int8).
 
 These only move bytes; what must match TFLM is which bytes: the pad value
 (PAD uses the output zero point, PADV2 its constant), that CONCATENATION
 copies without rescaling (TFLM's int8 kernel requires equal input and output
 quantisation, so neither do we rescale), and the
 nearest-neighbour index maps, computed here in float32 as TFLM's
-GetNearestNeighbor does.
+GetNearestNeighbor does. RESIZE_BILINEAR does arithmetic, all integer
+(TFLM's ResizeBilinearInteger); its sample positions are tabulated here.
 """
 
 from __future__ import annotations
@@ -142,10 +143,7 @@ def nearest_neighbor_map(
     return result
 
 
-@lowering("RESIZE_NEAREST_NEIGHBOR")
-def lower_resize_nearest(graph: Graph, op: Op, options: LowerOptions) -> Call:
-    x = graph.tensor(op.inputs[0])
-    y = output(graph, op)
+def _check_resize(graph: Graph, op: Op, x, y) -> None:
     require_dtype(op, x, DType.INT8)
     require_dtype(op, y, DType.INT8)
     if (
@@ -155,19 +153,79 @@ def lower_resize_nearest(graph: Graph, op: Op, options: LowerOptions) -> Call:
         or x.shape[3] != y.shape[3]
     ):
         raise UnsupportedOp(
-            f"RESIZE_NEAREST_NEIGHBOR: shapes {x.shape} -> {y.shape} are not NHWC with equal N, C"
+            f"{op.kind}: shapes {x.shape} -> {y.shape} are not NHWC with equal N, C"
         )
     size = _const(graph, op, 1).reshape(-1)
     if tuple(int(v) for v in size) != tuple(y.shape[1:3]):
-        raise UnsupportedOp(
-            f"RESIZE_NEAREST_NEIGHBOR: size {size.tolist()} vs output {y.shape}"
-        )
+        raise UnsupportedOp(f"{op.kind}: size {size.tolist()} vs output {y.shape}")
+
+
+@lowering("RESIZE_NEAREST_NEIGHBOR")
+def lower_resize_nearest(graph: Graph, op: Op, options: LowerOptions) -> Call:
+    x = graph.tensor(op.inputs[0])
+    y = output(graph, op)
+    _check_resize(graph, op, x, y)
     a = op.attrs
     n, h, w, c = x.shape
     ys = nearest_neighbor_map(h, y.shape[1], a.align_corners, a.half_pixel_centers)
     xs = nearest_neighbor_map(w, y.shape[2], a.align_corners, a.half_pixel_centers)
     return Call(
         function="te_resize_nearest_s8",
+        args=(
+            TensorArg(x.id),
+            TensorArg(y.id),
+            n,
+            h,
+            w,
+            c,
+            y.shape[1],
+            y.shape[2],
+            ConstArray("int32_t", tuple(ys)),
+            ConstArray("int32_t", tuple(xs)),
+        ),
+        sources=("te_shape",),
+    )
+
+
+def _c_div(a: int, b: int) -> int:
+    """C integer division (truncates toward zero), for b > 0."""
+    return a // b if a >= 0 else -(-a // b)
+
+
+def bilinear_params(
+    input_size: int, output_size: int, align_corners: bool, half_pixel_centers: bool
+) -> list[int]:
+    """(input position in 1/1024, lower, upper) per output index: TFLM's
+    ComputeInterpolationValuesInteger with its integer scale_10."""
+    scale = ((1 << 10) * input_size + output_size // 2) // output_size
+    if align_corners and output_size > 1:
+        scale = ((1 << 10) * (input_size - 1) + (output_size - 1) // 2) // (
+            output_size - 1
+        )
+    params = []
+    for i in range(output_size):
+        pos = i * scale + scale // 2 - (1 << 9) if half_pixel_centers else i * scale
+        lower = max(_c_div(pos, 1 << 10), 0)
+        upper = min(_c_div(pos + (1 << 10) - 1, 1 << 10), input_size - 1)
+        params += [pos, lower, upper]
+    return params
+
+
+@lowering("RESIZE_BILINEAR")
+def lower_resize_bilinear(graph: Graph, op: Op, options: LowerOptions) -> Call:
+    x = graph.tensor(op.inputs[0])
+    y = output(graph, op)
+    _check_resize(graph, op, x, y)
+    a = op.attrs
+    if a.align_corners and a.half_pixel_centers:
+        raise UnsupportedOp(
+            "RESIZE_BILINEAR: align_corners with half_pixel_centers (TFLM rejects it)"
+        )
+    n, h, w, c = x.shape
+    ys = bilinear_params(h, y.shape[1], a.align_corners, a.half_pixel_centers)
+    xs = bilinear_params(w, y.shape[2], a.align_corners, a.half_pixel_centers)
+    return Call(
+        function="te_resize_bilinear_s8",
         args=(
             TensorArg(x.id),
             TensorArg(y.id),

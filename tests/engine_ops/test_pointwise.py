@@ -386,7 +386,7 @@ def test_quantize_between_uint8_and_int8(types, quant):
     )
 
 
-# --- PAD / CONCATENATION / RESIZE_NEAREST_NEIGHBOR ------------------------------------------------
+# --- PAD / CONCATENATION / RESIZE ------------------------------------------------
 
 
 @pytest.mark.parametrize("kind", ["PAD", "PADV2"])
@@ -458,28 +458,47 @@ def test_concatenation(shapes, axis):
     assert_bit_exact(model, samples=2)
 
 
-@pytest.mark.parametrize(
-    "in_hw,out_hw",
-    [((4, 4), (8, 8)), ((3, 5), (7, 4)), ((5, 5), (2, 3)), ((1, 1), (3, 3))],
-    ids=str,
-)
-@pytest.mark.parametrize(
-    "align_corners,half_pixel", [(False, False), (True, False), (False, True)]
-)
-def test_resize_nearest_neighbor(in_hw, out_hw, align_corners, half_pixel):
+RESIZE_SHAPES = [
+    ((4, 4), (8, 8)),
+    ((3, 5), (7, 4)),
+    ((5, 5), (2, 3)),
+    ((1, 1), (3, 3)),
+    ((2, 3), (9, 11)),
+]
+RESIZE_MODES = [
+    (False, False),
+    (True, False),
+    (False, True),
+]  # (align_corners, half_pixel_centers)
+# Each shape meets two of the three coordinate modes, in turn.
+RESIZE_CASES = [
+    (hw, RESIZE_MODES[(i + k) % 3])
+    for i, hw in enumerate(RESIZE_SHAPES)
+    for k in range(2)
+]
+
+
+@pytest.mark.parametrize("kind", ["RESIZE_NEAREST_NEIGHBOR", "RESIZE_BILINEAR"])
+@pytest.mark.parametrize("shapes,mode", RESIZE_CASES, ids=str)
+def test_resize(kind, shapes, mode):
+    (in_hw, out_hw), (align_corners, half_pixel) = shapes, mode
     size = np.array(out_hw, np.int32)
     model = one_op_model(
-        "RESIZE_NEAREST_NEIGHBOR",
+        kind,
         [Spec((1, *in_hw, 3), scale=0.1), Spec((2,), "int32", data=size)],
         [Spec((1, *out_hw, 3), scale=0.1)],
         options(
-            "ResizeNearestNeighborOptions",
+            "ResizeNearestNeighborOptions"
+            if kind == "RESIZE_NEAREST_NEIGHBOR"
+            else "ResizeBilinearOptions",
             alignCorners=align_corners,
             halfPixelCenters=half_pixel,
         ),
         version=3,
     )
-    assert_bit_exact(model, samples=2)
+    assert_bit_exact(
+        model, samples=2, sanitize=kind == "RESIZE_BILINEAR" and out_hw == (9, 11)
+    )
 
 
 # --- models from the real converter -----------------------------------------------------------------
