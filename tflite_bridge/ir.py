@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import enum
+import math
 from typing import Optional
 
 import numpy as np
@@ -54,7 +55,9 @@ class DType(enum.Enum):
 
     @property
     def itemsize(self) -> int:
-        return self.numpy.itemsize
+        if self not in _ITEMSIZE:
+            raise BridgeError(f"tensor type {self.name} has no numpy equivalent")
+        return _ITEMSIZE[self]
 
 
 _NUMPY = {
@@ -73,6 +76,8 @@ _NUMPY = {
     DType.COMPLEX64: "<c8",
     DType.COMPLEX128: "<c16",
 }
+# Looked up per tensor size by the planner's analysis: a table, not a numpy dtype per call.
+_ITEMSIZE = {dtype: np.dtype(code).itemsize for dtype, code in _NUMPY.items()}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -131,7 +136,7 @@ class Tensor:
 
     @property
     def num_elements(self) -> int:
-        return int(np.prod(self.shape, dtype=np.int64))
+        return math.prod(int(d) for d in self.shape)  # exact Python int, and fast
 
     @property
     def nbytes(self) -> int:
