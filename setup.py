@@ -8,7 +8,7 @@ setup(
     description="TinyNAS in Keras and a bit-exact static-memory C engine for int8 TFLite models",
     python_requires=">=3.10",
     packages=find_packages(include=["mcunet_tf*", "tflite_bridge*", "engine*"]),
-    package_data={"engine": ["kernels/*.c", "kernels/*.h", "templates/*"]},
+    package_data={"engine": ["kernels/*.c", "kernels/*.h", "templates/*", "frontend/*.c", "frontend/*.h"]},
     install_requires=[
         "numpy>=1.26",
         "ai-edge-litert==2.3.0",
@@ -17,6 +17,8 @@ setup(
         "absl-py~=1.2",
         "tqdm",
         "matplotlib",
+        "scikit-image",  # offline VWW demo images (mcunet_tf/datasets/demo.py)
+        "pillow",
     ],
     extras_require={
         "train": [

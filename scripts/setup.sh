@@ -13,4 +13,9 @@ if [ -n "$need_apt" ]; then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq \
     gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm >/dev/null
 fi
+# espeak-ng speaks the offline KWS demo set (mcunet_tf/datasets/demo.py).
+if ! command -v espeak-ng >/dev/null 2>&1; then
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq espeak-ng >/dev/null
+fi
 python3 -m pip install -q --disable-pip-version-check -e ".[train,test]"
