@@ -153,3 +153,24 @@ void te_resize_bilinear_s8(const int8_t *input, int8_t *output, int32_t batches,
     }
   }
 }
+
+void te_arg_min_max_s8(const int8_t *input, int32_t *output, int32_t outer, int32_t axis_size, int32_t inner,
+                       int32_t is_max) {
+  int32_t o, k, i;
+  for (o = 0; o < outer; ++o) {
+    for (k = 0; k < inner; ++k) {
+      const int8_t *column = input + (size_t)o * axis_size * inner + k;
+      int8_t best = column[0];
+      int32_t best_index = 0;
+      for (i = 1; i < axis_size; ++i) {
+        const int8_t v = column[(size_t)i * inner];
+        /* Strict comparison: ties keep the first index, as TFLM. */
+        if (is_max ? v > best : v < best) {
+          best = v;
+          best_index = i;
+        }
+      }
+      output[o * inner + k] = best_index;
+    }
+  }
+}

@@ -1,5 +1,5 @@
 /* Data-movement ops: PAD/PADV2 (constant), CONCATENATION, SPLIT,
- * RESIZE_NEAREST_NEIGHBOR, RESIZE_BILINEAR, GATHER, and one strided copy behind TRANSPOSE, SLICE,
+ * RESIZE_NEAREST_NEIGHBOR, RESIZE_BILINEAR, GATHER, ARG_MAX/ARG_MIN, and one strided copy behind TRANSPOSE, SLICE,
  * STRIDED_SLICE, DEPTH_TO_SPACE and SPACE_TO_DEPTH. They move bytes only,
  * as TFLM's reference kernels do (its int8 CONCATENATION requires equal
  * input and output quantisation, so nothing is rescaled). */
@@ -48,6 +48,11 @@ void te_strided_copy(const void *input, void *output, const int32_t *desc, int32
 void te_resize_bilinear_s8(const int8_t *input, int8_t *output, int32_t batches, int32_t input_height,
                            int32_t input_width, int32_t depth, int32_t output_height, int32_t output_width,
                            const int32_t *y_params, const int32_t *x_params);
+
+/* ARG_MAX (is_max 1) / ARG_MIN (0) of int8 data viewed as [outer, axis_size,
+ * inner]: the first index of the extreme value, as int32 (TFLM's only type). */
+void te_arg_min_max_s8(const int8_t *input, int32_t *output, int32_t outer, int32_t axis_size, int32_t inner,
+                       int32_t is_max);
 
 /* GATHER along one axis: the input is [batch, outer, axis_size, inner]
  * elements, `coords` [batch, coord_size] int32 positions, the output

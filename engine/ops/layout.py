@@ -1,7 +1,7 @@
 """Layout ops lowered to pure copies: TRANSPOSE, SLICE, STRIDED_SLICE,
 DEPTH_TO_SPACE, SPACE_TO_DEPTH (one strided view copy, te_strided_copy) and
 SPLIT, SPLIT_V, UNPACK, PACK (block copies, te_split_s8 / te_concatenation_s8)
-and GATHER (te_gather).
+and GATHER (te_gather), ARG_MAX/ARG_MIN (te_arg_min_max_s8).
 
 Each op is described as a strided view of its input: output extents, input
 strides (in elements) and a start offset, computed here from the constant
@@ -264,3 +264,23 @@ def lower_gather(graph: Graph, op: Op, options: LowerOptions) -> Call:
         x.dtype.itemsize,
     )
     return Call(function="te_gather", args=args, sources=("te_shape",))
+
+
+@lowering("ARG_MAX", "ARG_MIN")
+def lower_arg_min_max(graph: Graph, op: Op, options: LowerOptions) -> Call:
+    """First index of the int8 maximum / minimum along a constant axis."""
+    x, y = graph.tensor(op.inputs[0]), output(graph, op)
+    if x.dtype != DType.INT8 or y.dtype != DType.INT32:
+        raise UnsupportedOp(
+            f"{op.kind}: {x.dtype.name} -> {y.dtype.name} (int8 -> int32 only, as TFLM)"
+        )
+    axis = _axis(int(_const(graph, op, 1)[0]), len(x.shape), op.kind)
+    args = (
+        TensorArg(x.id),
+        TensorArg(y.id),
+        math.prod(x.shape[:axis]),
+        x.shape[axis],
+        math.prod(x.shape[axis + 1 :]),
+        int(op.kind == "ARG_MAX"),
+    )
+    return Call(function="te_arg_min_max_s8", args=args, sources=("te_shape",))

@@ -261,3 +261,28 @@ def test_gather(shape, positions, axis, batch_dims, constant_positions):
     sanitize = batch_dims == 1 and not constant_positions  # one case under ASan/UBSan
     report = verify_model(model, samples=0, inputs=[sample], sanitize=sanitize)
     assert report.bit_exact, first_lines(report)
+
+
+@pytest.mark.parametrize("kind", ["ARG_MAX", "ARG_MIN"])
+@pytest.mark.parametrize(
+    "shape,axis", [((1, 10), 1), ((1, 4, 4, 6), -3), ((3, 5, 2), 0)], ids=str
+)
+def test_arg_min_max(kind, shape, axis):
+    out = tuple(n for d, n in enumerate(shape) if d != axis % len(shape))
+    opts = options(
+        "ArgMaxOptions" if kind == "ARG_MAX" else "ArgMinOptions",
+        outputType=schema.TensorType.INT32,
+    )
+    model = one_op_model(
+        kind, [Spec(shape, **Q), const(axis)], [Spec(out, "int32")], opts
+    )
+    ties = (
+        np.random.default_rng(0).integers(-3, 3, shape).astype(np.int8)
+    )  # many ties: first index wins
+    report = verify_model(
+        model,
+        samples=2,
+        inputs=[[ties]],
+        sanitize=shape == (3, 5, 2) and kind == "ARG_MIN",
+    )
+    assert report.bit_exact, first_lines(report)
