@@ -16,6 +16,11 @@ def tone(freq: float, seconds: float = 1.0, rate: int = RATE, amplitude: float =
     return amplitude * np.sin(2 * np.pi * freq * t)
 
 
+def pcm16(x: np.ndarray) -> np.ndarray:
+    """float in [-1, 1] -> int16 PCM (rounded, saturated)."""
+    return np.clip(np.round(np.asarray(x) * 32768.0), -32768, 32767).astype(np.int16)
+
+
 def speech_commands(root: pathlib.Path, words=kws.WORDS, others=("bed", "cat"), per_word: int = 3,
                     rate: int = RATE, background: bool = True) -> pathlib.Path:
     """Word folders of short tones (clip i of each word: 0 train, 1 validation, 2 test)."""
