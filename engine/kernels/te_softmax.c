@@ -62,3 +62,26 @@ void te_softmax_s8(const int8_t *input, int8_t *output, int32_t outer, int32_t d
                       diff_min);
   }
 }
+
+static void te_softmax_lut_row_s8(const int8_t *input, int8_t *output, int32_t depth, const int32_t *exp_table) {
+  int8_t max_in_row = INT8_MIN;
+  int32_t sum_of_exps = 0; /* Q12.19 */
+  int num_bits_over_unit, exponent;
+  int32_t shifted_scale, c;
+  for (c = 0; c < depth; ++c) max_in_row = TE_MAX(max_in_row, input[c]);
+  for (c = 0; c < depth; ++c) {
+    sum_of_exps = te_fp_add(sum_of_exps, te_fp_mul_pot(exp_table[max_in_row - input[c]], -kAccumulationIntegerBits));
+  }
+  shifted_scale = te_fp_get_reciprocal(sum_of_exps, kAccumulationIntegerBits, &num_bits_over_unit);
+  exponent = num_bits_over_unit + 31 - 8;
+  for (c = 0; c < depth; ++c) {
+    const int32_t exp_in_0 = exp_table[max_in_row - input[c]];
+    const int32_t unsat_output = te_rounding_divide_by_pot(te_fp_mul(shifted_scale, exp_in_0), exponent);
+    output[c] = te_clamp_s8(unsat_output + INT8_MIN, INT8_MIN, INT8_MAX);
+  }
+}
+
+void te_softmax_lut_s8(const int8_t *input, int8_t *output, int32_t outer, int32_t depth, const int32_t *exp_table) {
+  int32_t i;
+  for (i = 0; i < outer; ++i) te_softmax_lut_row_s8(input + i * depth, output + i * depth, depth, exp_table);
+}

@@ -4,13 +4,23 @@ TFLM's SoftmaxPrepare for int8 -> int8 requires the output quantised with
 zero point -128 and scale exactly 1/256, and computes the input rescaling as
 PreprocessSoftmaxScaling(beta, input_scale, 5) with diff_min =
 -CalculateInputRadius(5, left_shift). We compute the same three constants.
+For larger inputs the exp of each possible difference (there are only 256)
+is tabulated here, with the same fixed-point arithmetic.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from engine.lowering import Call, LowerOptions, TensorArg, UnsupportedOp, lowering
+from engine import fixedpoint as fp
+from engine.lowering import (
+    Call,
+    ConstArray,
+    LowerOptions,
+    TensorArg,
+    UnsupportedOp,
+    lowering,
+)
 from engine.ops._nonconv_common import (
     inputs,
     num_elements,
@@ -24,6 +34,10 @@ from tflite_bridge.ir import DType, Graph, Op
 SCALED_DIFF_INTEGER_BITS = (
     5  # Q5.26 input differences, as TFLM's kScaledDiffIntegerBits
 )
+# From this many elements on, a 1 KiB exp table (te_softmax_lut_s8) replaces
+# the two fixed-point exps per element; below it the table costs more Flash
+# than the cycles it saves.
+LUT_MIN_ELEMENTS = 256
 
 
 @lowering("SOFTMAX")
@@ -47,18 +61,30 @@ def lower_softmax(graph: Graph, op: Op, options: LowerOptions) -> Call:
     )
     diff_min = -calculate_input_radius(SCALED_DIFF_INTEGER_BITS, left_shift)
     depth = x.shape[-1]
+    outer = num_elements(x) // depth
+    if num_elements(x) >= LUT_MIN_ELEMENTS:
+        table = exp_table(multiplier, left_shift, diff_min)
+        function, params = "te_softmax_lut_s8", (ConstArray("int32_t", table),)
+    else:
+        function, params = "te_softmax_s8", (multiplier, left_shift, diff_min)
     return Call(
-        function="te_softmax_s8",
-        args=(
-            TensorArg(x.id),
-            TensorArg(y.id),
-            num_elements(x) // depth,
-            depth,
-            multiplier,
-            left_shift,
-            diff_min,
-        ),
+        function=function,
+        args=(TensorArg(x.id), TensorArg(y.id), outer, depth, *params),
         sources=("te_softmax",),
         alias=(0, 0) if options.inplace else None,
         alias_bytes=x.nbytes if options.inplace else 0,
     )
+
+
+def exp_table(multiplier: int, left_shift: int, diff_min: int) -> tuple[int, ...]:
+    """te_softmax_lut_s8's table: entry d is TFLM's Q0.31 exp of the difference -d.
+
+    The rescaling is MultiplyByQuantizedMultiplierGreaterThanOne into Q5.26,
+    then gemmlowp's exp_on_negative_values; differences below diff_min, which
+    TFLM skips, get 0 (they then add nothing and output -128, as in TFLM).
+    """
+    diffs = -np.arange(256, dtype=np.int64)
+    valid = diffs >= diff_min
+    rescaled = fp.srdhm(fp.wrap(np.where(valid, diffs, 0) << left_shift), multiplier)
+    exps = fp.exp_on_negative_values(rescaled, SCALED_DIFF_INTEGER_BITS)
+    return tuple(int(v) for v in np.where(valid, exps, 0))

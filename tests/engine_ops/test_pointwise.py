@@ -158,6 +158,31 @@ def softmax_model(shape, scale, zero_point, beta) -> bytes:
     )
 
 
+def softmax_kernel(model: bytes) -> str:
+    graph = read(model)
+    return lower(graph, graph.ops[0]).function
+
+
+# Samples whose rows, together, reach every difference x - max in [-255, 0]:
+# for the table kernel one (2, 256) sample; for the direct kernel, which the
+# lowering picks below 256 elements, three (1, 128) samples.
+ALL_DIFFERENCES = {
+    "te_softmax_lut_s8": (
+        (2, 256),
+        [[np.stack([np.arange(-128, 128), np.roll(np.arange(-128, 128), 77)])]],
+    ),
+    "te_softmax_s8": (
+        (1, 128),
+        [
+            [np.array([[127, *range(-128, -1)]])],
+            [np.array([[127, *range(-1, 126)]])],
+            [np.array([[127, 126] + [0] * 126])],
+        ],
+    ),
+}
+
+
+@pytest.mark.parametrize("kernel", sorted(ALL_DIFFERENCES))
 @pytest.mark.parametrize(
     "scale,zero_point,beta",
     [
@@ -170,17 +195,17 @@ def softmax_model(shape, scale, zero_point, beta) -> bytes:
         (0.2, 7, 100.0),
     ],
 )
-def test_softmax_every_difference(scale, zero_point, beta):
-    # A row holding every int8 value reaches every difference x - max in [-255, 0].
-    rows = np.stack([np.arange(-128, 128), np.roll(np.arange(-128, 128), 77)]).astype(
-        np.int8
-    )
-    assert_bit_exact(
-        softmax_model((2, 256), scale, zero_point, beta), samples=2, inputs=[[rows]]
-    )
+def test_softmax_every_difference(kernel, scale, zero_point, beta):
+    shape, samples = ALL_DIFFERENCES[kernel]
+    model = softmax_model(shape, scale, zero_point, beta)
+    assert softmax_kernel(model) == kernel
+    inputs = [[x.astype(np.int8) for x in sample] for sample in samples]
+    assert_bit_exact(model, samples=1, inputs=inputs, sanitize=beta == 100.0)
 
 
-@pytest.mark.parametrize("shape", [(1, 1), (1, 10), (3, 12), (1, 2, 3, 5)])
+@pytest.mark.parametrize(
+    "shape", [(1, 1), (1, 10), (3, 12), (1, 2, 3, 5), (4, 64), (2, 1, 300)]
+)
 def test_softmax_shapes(shape):
     assert_bit_exact(softmax_model(shape, 0.06, -3, 1.0))
 
