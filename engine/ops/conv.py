@@ -6,8 +6,9 @@ is folded into the bias where exact (te_conv.h).
 
 from __future__ import annotations
 
-from engine.lowering import Call, LowerOptions, TensorArg, UnsupportedOp, lowering
+from engine.lowering import Call, LowerOptions, ScratchArg, TensorArg, UnsupportedOp, lowering
 from engine.ops import _conv_common as cc
+from engine.ops import _dsp
 from tflite_bridge.ir import Graph, Op
 
 
@@ -42,7 +43,20 @@ def lower_conv2d(graph: Graph, op: Op, options: LowerOptions) -> Call:
     cc.check_accumulator(op, bias, filt.data.reshape(out_c, -1), -in_zp)
     folded = cc.folded_bias(op, bias, filt.data.reshape(out_c, -1), -in_zp)
     pointwise = (k_h, k_w, a.stride_h, a.stride_w, pad_top, pad_left) == (1, 1, 1, 1, 0, 0)
-    if pointwise and folded is not None and (out_h, out_w) == (in_h, in_w):
+    pointwise = pointwise and (out_h, out_w) == (in_h, in_w)
+    params = _dsp.requant_params(bias, rq.multipliers, rq.shifts, filt.data.reshape(out_c, -1), -in_zp)
+    if _dsp.use_dsp(options) and params is not None:
+        filter_dsp = _dsp.pair_filter(filt.data.reshape(out_c, -1))
+        scratch = _dsp.conv_scratch_bytes(k_h * k_w * in_c)
+        tail = (-in_zp, out_zp, rq.act_min, rq.act_max, ScratchArg())
+        if pointwise:
+            args = (TensorArg(inp.id), in_h * in_w, in_c, filter_dsp, params, TensorArg(out.id), out_c, *tail)
+            return Call("te_conv1x1_s8_dsp", args, ("te_conv_dsp",), scratch_bytes=scratch)
+        geometry = (a.stride_h, a.stride_w, a.dilation_h_factor, a.dilation_w_factor, pad_top, pad_left)
+        args = (TensorArg(inp.id), in_h, in_w, in_c, filter_dsp, k_h, k_w, params, TensorArg(out.id), out_h, out_w,
+                out_c, *geometry, *tail)
+        return Call("te_conv2d_s8_dsp", args, ("te_conv_dsp",), scratch_bytes=scratch)
+    if pointwise and folded is not None:
         args = (
             TensorArg(inp.id),
             in_h * in_w,

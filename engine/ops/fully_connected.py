@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from engine.lowering import Call, ConstArray, LowerOptions, TensorArg, UnsupportedOp, lowering
+from engine.lowering import Call, ConstArray, LowerOptions, ScratchArg, TensorArg, UnsupportedOp, lowering
 from engine.ops import _conv_common as cc
+from engine.ops import _dsp
 from engine.quant import activation_range, quantize_multiplier
 from tflite_bridge.ir import DType, Graph, Op, Tensor
 
@@ -53,6 +54,11 @@ def lower_fully_connected(graph: Graph, op: Op, options: LowerOptions) -> Call:
     lo, hi = activation_range(a.fused_activation_function, out_scale, out_zp, DType.INT8)
     cc.check_accumulator(op, bias, filt.data, -in_zp)
     folded = cc.folded_bias(op, bias, filt.data, -in_zp)
+    params = _dsp.requant_params(bias, mults, shifts, filt.data, -in_zp)
+    if _dsp.use_dsp(options) and params is not None:
+        args = (TensorArg(inp.id), rows, depth, _dsp.pair_filter(filt.data), params, TensorArg(out.id), out_c,
+                -in_zp, out_zp, lo, hi, ScratchArg())
+        return Call("te_fc_s8_dsp", args, ("te_conv_dsp",), scratch_bytes=_dsp.conv_scratch_bytes(depth))
     if folded is not None:
         args = (
             TensorArg(inp.id),
