@@ -40,3 +40,45 @@ def speech_commands(root: pathlib.Path, words=kws.WORDS, others=("bed", "cat"), 
         noise = np.random.default_rng(0).uniform(-0.5, 0.5, 3 * rate)
         wav.write_pcm16(root / kws.BACKGROUND_DIR / "white_noise.wav", noise, rate)
     return root
+
+
+def image(seed: int, height: int = 40, width: int = 30) -> np.ndarray:
+    return np.random.default_rng(seed).integers(0, 256, (height, width, 3), dtype=np.uint8)
+
+
+def vww_folders(root: pathlib.Path, per_class: int = 5) -> pathlib.Path:
+    """person/ (PNG) and non_person/ (JPEG) with a few random images of various sizes."""
+    from PIL import Image
+
+    for label, (name, suffix) in enumerate((("non_person", ".jpg"), ("person", ".png"))):
+        (root / name).mkdir(parents=True)
+        for i in range(per_class):
+            Image.fromarray(image(10 * label + i, 30 + 5 * i, 40)).save(root / name / f"img_{i:02d}{suffix}")
+    return root
+
+
+def encoded_png(pixels: np.ndarray) -> bytes:
+    import io
+
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.fromarray(pixels).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def vww_records(root: pathlib.Path, labels: dict[str, list[int]]) -> pathlib.Path:
+    """TFRecords as the VWW build writes them: <split>.record-00000-of-00001, image/encoded + image/class/label."""
+    import tensorflow as tf
+
+    root.mkdir(parents=True)
+    for prefix, split_labels in labels.items():
+        with tf.io.TFRecordWriter(str(root / f"{prefix}.record-00000-of-00001")) as writer:
+            for i, label in enumerate(split_labels):
+                feature = {
+                    "image/encoded": tf.train.Feature(bytes_list=tf.train.BytesList(value=[encoded_png(image(i))])),
+                    "image/class/label": tf.train.Feature(int64_list=tf.train.Int64List(value=[label])),
+                    "image/format": tf.train.Feature(bytes_list=tf.train.BytesList(value=[b"png"])),
+                }
+                writer.write(tf.train.Example(features=tf.train.Features(feature=feature)).SerializeToString())
+    return root
