@@ -5,7 +5,7 @@
 #include <stddef.h>
 #include <string.h>
 
-enum { TE_PAD_AXES = 5, TE_COPY_AXES = 6 };
+enum { TE_PAD_AXES = 5, TE_COPY_AXES = 6, TE_MAP_AXES = 5 };
 
 void te_pad_s8(const int8_t *input, int8_t *output, const int32_t *desc, int32_t pad_value) {
   const int32_t *in = desc, *out = desc + TE_PAD_AXES, *before = desc + 2 * TE_PAD_AXES;
@@ -173,4 +173,24 @@ void te_arg_min_max_s8(const int8_t *input, int32_t *output, int32_t outer, int3
       output[o * inner + k] = best_index;
     }
   }
+}
+
+void te_axis_map_copy(const void *input, void *output, const int32_t *desc, const int32_t *maps,
+                      int32_t elem_bytes) {
+  const int32_t *e = desc, *s = desc + TE_MAP_AXES;
+  const int32_t *m0 = maps, *m1 = m0 + e[0], *m2 = m1 + e[1], *m3 = m2 + e[2], *m4 = m3 + e[3];
+  const char *in = (const char *)input;
+  char *out = (char *)output;
+  int32_t i0, i1, i2, i3, i4;
+  for (i0 = 0; i0 < e[0]; ++i0)
+    for (i1 = 0; i1 < e[1]; ++i1)
+      for (i2 = 0; i2 < e[2]; ++i2)
+        for (i3 = 0; i3 < e[3]; ++i3) {
+          const ptrdiff_t row = (ptrdiff_t)m0[i0] * s[0] + (ptrdiff_t)m1[i1] * s[1] + (ptrdiff_t)m2[i2] * s[2] +
+                                (ptrdiff_t)m3[i3] * s[3];
+          for (i4 = 0; i4 < e[4]; ++i4) {
+            memcpy(out, in + (row + (ptrdiff_t)m4[i4] * s[4]) * elem_bytes, (size_t)elem_bytes);
+            out += elem_bytes;
+          }
+        }
 }

@@ -1,5 +1,5 @@
 /* Data-movement ops: PAD/PADV2 (constant), CONCATENATION, SPLIT,
- * RESIZE_NEAREST_NEIGHBOR, RESIZE_BILINEAR, GATHER, ARG_MAX/ARG_MIN, and one strided copy behind TRANSPOSE, SLICE,
+ * RESIZE_NEAREST_NEIGHBOR, RESIZE_BILINEAR, GATHER, ARG_MAX/ARG_MIN, MIRROR_PAD and one strided copy behind TRANSPOSE, SLICE,
  * STRIDED_SLICE, DEPTH_TO_SPACE and SPACE_TO_DEPTH. They move bytes only,
  * as TFLM's reference kernels do (its int8 CONCATENATION requires equal
  * input and output quantisation, so nothing is rescaled). */
@@ -48,6 +48,13 @@ void te_strided_copy(const void *input, void *output, const int32_t *desc, int32
 void te_resize_bilinear_s8(const int8_t *input, int8_t *output, int32_t batches, int32_t input_height,
                            int32_t input_width, int32_t depth, int32_t output_height, int32_t output_width,
                            const int32_t *y_params, const int32_t *x_params);
+
+/* output[i0..i4] = input[sum_k maps_k[i_k] * stride_k] over 5 axes: an
+ * independent index map per axis (MIRROR_PAD's reflections). `desc` holds the
+ * 5 output extents then the 5 input strides (elements); `maps` the per-axis
+ * maps one after the other (extent k entries for axis k). */
+void te_axis_map_copy(const void *input, void *output, const int32_t *desc, const int32_t *maps,
+                      int32_t elem_bytes);
 
 /* ARG_MAX (is_max 1) / ARG_MIN (0) of int8 data viewed as [outer, axis_size,
  * inner]: the first index of the extreme value, as int32 (TFLM's only type). */

@@ -1,4 +1,4 @@
-"""PAD/PADV2, CONCATENATION, RESIZE_NEAREST_NEIGHBOR, RESIZE_BILINEAR lowerings (int8).
+"""PAD/PADV2, MIRROR_PAD, CONCATENATION, RESIZE_NEAREST_NEIGHBOR, RESIZE_BILINEAR (int8).
 
 These only move bytes; what must match TFLM is which bytes: the pad value
 (PAD uses the output zero point, PADV2 its constant), that CONCATENATION
@@ -25,7 +25,7 @@ from engine.lowering import (
 )
 from engine.ops._nonconv_common import output, per_tensor, require_dtype
 from engine.quant import tflite_round
-from tflite_bridge.attrs import Activation
+from tflite_bridge.attrs import Activation, MirrorPadMode
 from tflite_bridge.ir import DType, Graph, Op
 
 PAD_AXES = 5  # TE_PAD_AXES in te_shape.c
@@ -237,6 +237,59 @@ def lower_resize_bilinear(graph: Graph, op: Op, options: LowerOptions) -> Call:
             y.shape[2],
             ConstArray("int32_t", tuple(ys)),
             ConstArray("int32_t", tuple(xs)),
+        ),
+        sources=("te_shape",),
+    )
+
+
+MAP_AXES = 5  # TE_MAP_AXES in te_shape.c
+
+
+def mirror_index(i: int, left: int, size: int, offset: int) -> int:
+    """TFLM's GetInputDimension: the input index read for padded index `i`
+    (offset 1 for REFLECT, 0 for SYMMETRIC)."""
+    if i < left:
+        original = left + offset - 1
+        return original - min(i, original - offset)
+    i -= left
+    if i >= size:
+        i -= size
+        original = size - (1 + offset)
+        return original - min(i, original)
+    return i
+
+
+@lowering("MIRROR_PAD")
+def lower_mirror_pad(graph: Graph, op: Op, options: LowerOptions) -> Call:
+    x = graph.tensor(op.inputs[0])
+    y = output(graph, op)
+    if x.dtype not in (DType.INT8, DType.FLOAT32) or y.dtype != x.dtype:
+        raise UnsupportedOp(
+            f"MIRROR_PAD: {x.dtype.name} -> {y.dtype.name} (int8 or float32 only, as TFLM)"
+        )
+    paddings = _const(graph, op, 1).reshape(-1, 2)
+    rank = len(x.shape)
+    if paddings.shape[0] != rank or rank > MAP_AXES:
+        raise UnsupportedOp(
+            f"MIRROR_PAD: paddings {paddings.tolist()} for shape {x.shape}"
+        )
+    offset = 0 if op.attrs.mode == MirrorPadMode.SYMMETRIC else 1
+    maps = [
+        [mirror_index(i, int(left), n, offset) for i in range(m)]
+        for n, m, (left, _) in zip(x.shape, y.shape, paddings)
+    ]
+    pad = MAP_AXES - rank
+    strides = [1] * pad + [math.prod(x.shape[d + 1 :]) for d in range(rank)]
+    extents = [1] * pad + list(y.shape)
+    flat_maps = [0] * pad + [v for m in maps for v in m]
+    return Call(
+        function="te_axis_map_copy",
+        args=(
+            TensorArg(x.id),
+            TensorArg(y.id),
+            ConstArray("int32_t", tuple(extents + strides)),
+            ConstArray("int32_t", tuple(flat_maps)),
+            x.dtype.itemsize,
         ),
         sources=("te_shape",),
     )

@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 from engine.ops.elementwise import BCAST_AXES, broadcast_descriptor
 from engine.ops.layout import COPY_AXES, copy_descriptor, dense_strides
-from engine.ops.shape import PAD_AXES, pad_descriptor
+from engine.ops.shape import PAD_AXES, mirror_index, pad_descriptor
 
 
 def walk_broadcast(desc):
@@ -103,3 +103,17 @@ def test_pad_descriptor_places_input_as_numpy_pad(shape, data):
         marker
     )  # output positions of input elements 1, 2, ... in order
     assert list(walk_pad(pad_descriptor(shape, pads), marker.size)) == expected.tolist()
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.integers(1, 6), st.data(), st.sampled_from(["reflect", "symmetric"]))
+def test_mirror_index_is_numpy_pad(size, data, mode):
+    limit = (
+        size - 1 if mode == "reflect" else size
+    )  # the largest padding each mode allows
+    left, right = data.draw(st.integers(0, limit)), data.draw(st.integers(0, limit))
+    expected = np.pad(np.arange(size), (left, right), mode=mode)
+    offset = 1 if mode == "reflect" else 0
+    assert [
+        mirror_index(i, left, size, offset) for i in range(size + left + right)
+    ] == expected.tolist()

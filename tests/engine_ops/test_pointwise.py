@@ -440,6 +440,28 @@ def test_pad(kind, shape, pads):
     )
 
 
+@pytest.mark.parametrize(
+    "mode,shape,pads",
+    [
+        (0, (1, 4, 4, 3), [[0, 0], [1, 1], [2, 1], [0, 0]]),
+        (0, (5,), [[4, 3]]),
+        (1, (2, 3, 4), [[1, 1], [2, 0], [0, 3]]),
+        (1, (1, 3, 3, 2), [[0, 0], [3, 3], [3, 3], [0, 0]]),
+    ],
+    ids=str,
+)
+def test_mirror_pad(mode, shape, pads):  # mode 0 REFLECT, 1 SYMMETRIC
+    out = tuple(n + b + a for n, (b, a) in zip(shape, pads))
+    paddings = np.array(pads, np.int32)
+    model = one_op_model(
+        "MIRROR_PAD",
+        [Spec(shape, scale=0.1), Spec(paddings.shape, "int32", data=paddings)],
+        [Spec(out, scale=0.1)],
+        options("MirrorPadOptions", mode=mode),
+    )
+    assert_bit_exact(model, samples=2, sanitize=shape == (2, 3, 4))
+
+
 def test_pad_descriptor_folds_unpadded_axes():
     # NHWC with only H, W padded: C is folded into W, so rows are W*C bytes long.
     assert pad_descriptor((1, 4, 4, 3), [[0, 0], [1, 1], [1, 1], [0, 0]]) == (
