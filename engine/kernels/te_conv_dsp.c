@@ -50,19 +50,11 @@ static uint32_t te_dsp_pair(int32_t v) { return ((uint32_t)v & 0xFFFFu) * 0x1000
     b1 = __smlad((int32_t)(cb >> 32), w1o, b1);                          \
   } while (0)
 
-/* The int8 output; `clamp` is a constant at each call site: 0 when the
- * activation range is all of int8, so SSAT alone is the clamp. */
-static inline __attribute__((always_inline)) int8_t te_dsp_out2(int32_t acc, const int32_t *p, int32_t out_offset,
-                                                                int32_t act_min, int32_t act_max, int clamp) {
-  if (!clamp) return (int8_t)__ssat(te_dsp_requant(acc, p) + out_offset, 8);
-  return te_dsp_out(acc, p, out_offset, act_min, act_max);
-}
-
 /* Output channels [0, out_c) of columns A and B (B skipped when out_b is NULL). */
 static inline __attribute__((always_inline)) void te_dsp_mat2_body(const int32_t *cols, int chunks, const int8_t *w,
                                                                    const int32_t *params, int out_c, int8_t *out_a,
                                                                    int8_t *out_b, int32_t out_offset, int32_t act_min,
-                                                                   int32_t act_max, int clamp) {
+                                                                   int32_t act_max, int mode) {
   int o = 0;
   for (; o + 2 <= out_c; o += 2) {
     const int32_t *p = params + o * TE_DSP_PARAMS;
@@ -81,11 +73,11 @@ static inline __attribute__((always_inline)) void te_dsp_mat2_body(const int32_t
       TE_DSP_CHUNK2(c, v);
       w += 8;
     }
-    out_a[o] = te_dsp_out2(a0, p, out_offset, act_min, act_max, clamp);
-    out_a[o + 1] = te_dsp_out2(a1, p + TE_DSP_PARAMS, out_offset, act_min, act_max, clamp);
+    out_a[o] = te_dsp_output(a0, p, out_offset, act_min, act_max, mode);
+    out_a[o + 1] = te_dsp_output(a1, p + TE_DSP_PARAMS, out_offset, act_min, act_max, mode);
     if (out_b) {
-      out_b[o] = te_dsp_out2(b0, p, out_offset, act_min, act_max, clamp);
-      out_b[o + 1] = te_dsp_out2(b1, p + TE_DSP_PARAMS, out_offset, act_min, act_max, clamp);
+      out_b[o] = te_dsp_output(b0, p, out_offset, act_min, act_max, mode);
+      out_b[o + 1] = te_dsp_output(b1, p + TE_DSP_PARAMS, out_offset, act_min, act_max, mode);
     }
   }
   if (o < out_c) { /* the last odd channel: its chunks follow the pairs */
@@ -97,23 +89,35 @@ static inline __attribute__((always_inline)) void te_dsp_mat2_body(const int32_t
       a0 = __smlad(cols[4 * k + 1], w0o, __smlad(cols[4 * k], w0e, a0));
       b0 = __smlad(cols[4 * k + 3], w0o, __smlad(cols[4 * k + 2], w0e, b0));
     }
-    out_a[o] = te_dsp_out(a0, p, out_offset, act_min, act_max);
-    if (out_b) out_b[o] = te_dsp_out(b0, p, out_offset, act_min, act_max);
+    out_a[o] = te_dsp_output(a0, p, out_offset, act_min, act_max, mode);
+    if (out_b) out_b[o] = te_dsp_output(b0, p, out_offset, act_min, act_max, mode);
   }
 }
 
+/* te_dsp_mat2_body with its mode a constant in each copy. */
 static void te_dsp_mat2(const int32_t *cols, int chunks, const int8_t *w, const int32_t *params, int out_c,
-                        int8_t *out_a, int8_t *out_b, int32_t out_offset, int32_t act_min, int32_t act_max) {
-  if (act_min == -128 && act_max == 127) {
-    te_dsp_mat2_body(cols, chunks, w, params, out_c, out_a, out_b, out_offset, act_min, act_max, 0);
-  } else {
-    te_dsp_mat2_body(cols, chunks, w, params, out_c, out_a, out_b, out_offset, act_min, act_max, 1);
+                        int8_t *out_a, int8_t *out_b, int32_t out_offset, int32_t act_min, int32_t act_max,
+                        int mode) {
+  switch (mode) {
+    case 0:
+      te_dsp_mat2_body(cols, chunks, w, params, out_c, out_a, out_b, out_offset, act_min, act_max, 0);
+      break;
+    case TE_DSP_CLAMP:
+      te_dsp_mat2_body(cols, chunks, w, params, out_c, out_a, out_b, out_offset, act_min, act_max, TE_DSP_CLAMP);
+      break;
+    case TE_DSP_WIDE:
+      te_dsp_mat2_body(cols, chunks, w, params, out_c, out_a, out_b, out_offset, act_min, act_max, TE_DSP_WIDE);
+      break;
+    default:
+      te_dsp_mat2_body(cols, chunks, w, params, out_c, out_a, out_b, out_offset, act_min, act_max,
+                       TE_DSP_WIDE | TE_DSP_CLAMP);
   }
 }
 
 void te_conv1x1_s8_dsp(const int8_t *input, int pixels, int in_c, const int8_t *filter, const int32_t *params,
                        int8_t *output, int out_c, int32_t input_offset, int32_t output_offset, int32_t act_min,
-                       int32_t act_max, void *scratch) {
+                       int32_t act_max, int wide, void *scratch) {
+  const int mode = te_dsp_mode(act_min, act_max, wide);
   const int chunks = (in_c + 3) / 4;
   const uint32_t offset2 = te_dsp_pair(input_offset);
   int32_t *cols = (int32_t *)scratch;
@@ -131,7 +135,7 @@ void te_conv1x1_s8_dsp(const int8_t *input, int pixels, int in_c, const int8_t *
       te_dsp_widen(x, chunks, offset2, cols + 2 * j, 4);
     }
     te_dsp_mat2(cols, chunks, filter, params, out_c, output + p * out_c, two ? output + (p + 1) * out_c : 0,
-                output_offset, act_min, act_max);
+                output_offset, act_min, act_max, mode);
   }
 }
 
@@ -189,7 +193,8 @@ static void te_dsp_im2col(const te_conv_dsp_geom *g, int oy, int ox, int32_t *co
 void te_conv2d_s8_dsp(const int8_t *input, int in_h, int in_w, int in_c, const int8_t *filter, int k_h, int k_w,
                       const int32_t *params, int8_t *output, int out_h, int out_w, int out_c, int stride_h,
                       int stride_w, int dilation_h, int dilation_w, int pad_top, int pad_left, int32_t input_offset,
-                      int32_t output_offset, int32_t act_min, int32_t act_max, void *scratch) {
+                      int32_t output_offset, int32_t act_min, int32_t act_max, int wide, void *scratch) {
+  const int mode = te_dsp_mode(act_min, act_max, wide);
   const te_conv_dsp_geom g = {input,  in_h,       in_w,       in_c,    k_h,      k_w,         stride_h,
                               stride_w, dilation_h, dilation_w, pad_top, pad_left, input_offset};
   const int chunks = (k_h * k_w * in_c + 3) / 4;
@@ -202,13 +207,13 @@ void te_conv2d_s8_dsp(const int8_t *input, int in_h, int in_w, int in_c, const i
     const int q = two ? p + 1 : p; /* a lone last pixel fills both columns */
     te_dsp_im2col(&g, q / out_w, q % out_w, cols, 1, stage);
     te_dsp_mat2(cols, chunks, filter, params, out_c, output + p * out_c, two ? output + q * out_c : 0,
-                output_offset, act_min, act_max);
+                output_offset, act_min, act_max, mode);
   }
 }
 
 /* Output channels of one widened column (pairs at cols[2k], cols[2k+1]). */
 static void te_dsp_mat1(const int32_t *cols, int chunks, const int8_t *w, const int32_t *params, int out_c,
-                        int8_t *out, int32_t out_offset, int32_t act_min, int32_t act_max) {
+                        int8_t *out, int32_t out_offset, int32_t act_min, int32_t act_max, int mode) {
   int o = 0;
   for (; o + 2 <= out_c; o += 2) {
     const int32_t *p = params + o * TE_DSP_PARAMS;
@@ -224,8 +229,8 @@ static void te_dsp_mat1(const int32_t *cols, int chunks, const int8_t *w, const 
       w += 8;
       c += 2;
     }
-    out[o] = te_dsp_out(a0, p, out_offset, act_min, act_max);
-    out[o + 1] = te_dsp_out(a1, p + TE_DSP_PARAMS, out_offset, act_min, act_max);
+    out[o] = te_dsp_output(a0, p, out_offset, act_min, act_max, mode);
+    out[o + 1] = te_dsp_output(a1, p + TE_DSP_PARAMS, out_offset, act_min, act_max, mode);
   }
   if (o < out_c) {
     const int32_t *p = params + o * TE_DSP_PARAMS;
@@ -235,13 +240,14 @@ static void te_dsp_mat1(const int32_t *cols, int chunks, const int8_t *w, const 
       a0 = __smlad(cols[2 * k], te_dsp_even(v0), a0);
       a0 = __smlad(cols[2 * k + 1], te_dsp_odd(v0), a0);
     }
-    out[o] = te_dsp_out(a0, p, out_offset, act_min, act_max);
+    out[o] = te_dsp_output(a0, p, out_offset, act_min, act_max, mode);
   }
 }
 
 void te_fc_s8_dsp(const int8_t *input, int rows, int depth, const int8_t *filter, const int32_t *params,
                   int8_t *output, int out_c, int32_t input_offset, int32_t output_offset, int32_t act_min,
-                  int32_t act_max, void *scratch) {
+                  int32_t act_max, int wide, void *scratch) {
+  const int mode = te_dsp_mode(act_min, act_max, wide);
   const int chunks = (depth + 3) / 4;
   const uint32_t offset2 = te_dsp_pair(input_offset);
   int32_t *cols = (int32_t *)scratch;
@@ -255,6 +261,6 @@ void te_fc_s8_dsp(const int8_t *input, int rows, int depth, const int8_t *filter
       for (int i = 0; i < 4; ++i) stage[i] = 4 * full + i < depth ? x[4 * full + i] : zp;
       te_dsp_widen(stage, 1, offset2, cols + 2 * full, 2);
     }
-    te_dsp_mat1(cols, chunks, filter, params, out_c, output + r * out_c, output_offset, act_min, act_max);
+    te_dsp_mat1(cols, chunks, filter, params, out_c, output + r * out_c, output_offset, act_min, act_max, mode);
   }
 }

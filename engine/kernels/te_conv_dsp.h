@@ -13,7 +13,8 @@
  * (depth = k_h * k_w * in_c in the model's HWI order), depth zero-padded to a
  * multiple of 4 ("chunks"), channels in pairs: for each pair (o, o+1) and
  * chunk k, 4 bytes of o then 4 bytes of o+1; a last odd channel's chunks
- * follow. `params` holds TE_DSP_PARAMS int32 per output channel (te_dsp.h).
+ * follow. `params` holds TE_DSP_PARAMS int32 per output channel (te_dsp.h);
+ * `wide` is nonzero when accumulators may reach 2^29 (te_dsp_requant_wide).
  */
 #ifndef TE_CONV_DSP_H
 #define TE_CONV_DSP_H
@@ -27,18 +28,18 @@
  * `in_c` bytes. */
 void te_conv1x1_s8_dsp(const int8_t *input, int pixels, int in_c, const int8_t *filter, const int32_t *params,
                        int8_t *output, int out_c, int32_t input_offset, int32_t output_offset, int32_t act_min,
-                       int32_t act_max, void *scratch);
+                       int32_t act_max, int wide, void *scratch);
 
 /* General convolution (any kernel, stride, dilation, explicit padding) by
  * im2col of two output pixels at a time. */
 void te_conv2d_s8_dsp(const int8_t *input, int in_h, int in_w, int in_c, const int8_t *filter, int k_h, int k_w,
                       const int32_t *params, int8_t *output, int out_h, int out_w, int out_c, int stride_h,
                       int stride_w, int dilation_h, int dilation_w, int pad_top, int pad_left, int32_t input_offset,
-                      int32_t output_offset, int32_t act_min, int32_t act_max, void *scratch);
+                      int32_t output_offset, int32_t act_min, int32_t act_max, int wide, void *scratch);
 
 /* FULLY_CONNECTED: `rows` input rows of `depth` bytes, one column each. */
 void te_fc_s8_dsp(const int8_t *input, int rows, int depth, const int8_t *filter, const int32_t *params,
                   int8_t *output, int out_c, int32_t input_offset, int32_t output_offset, int32_t act_min,
-                  int32_t act_max, void *scratch);
+                  int32_t act_max, int wide, void *scratch);
 
 #endif /* TE_CONV_DSP_H */

@@ -11,6 +11,7 @@ typedef struct {
   const int32_t *params;
   int in_h, in_w, channels, k_h, k_w, stride_h, stride_w, dilation_h, dilation_w, pad_top, pad_left;
   int32_t input_offset, output_offset, act_min, act_max;
+  int mode; /* te_dsp_mode */
 } te_dw_dsp;
 
 /* Output pixel (oy, ox)'s receptive field: tap (0, 0)'s input pixel and the
@@ -56,8 +57,10 @@ static inline __attribute__((always_inline)) void te_dw_taps4(const int8_t *x, c
   acc[3] = a3;
 }
 
-/* The 4 output bytes of channels [c, c+4) at one pixel into out[0..3]. */
-static void te_dw_group(const te_dw_dsp *d, const te_dw_field *f, int c, int8_t *out) {
+/* The 4 output bytes of channels [c, c+4) at one pixel into out[0..3];
+ * `mode` is a constant in each inlined copy (te_dw_groups). */
+static inline __attribute__((always_inline)) void te_dw_group(const te_dw_dsp *d, const te_dw_field *f, int c,
+                                                              int8_t *out, int mode) {
   const int32_t *p = d->params + c * TE_DSP_PARAMS;
   int32_t acc[4] = {p[0], p[TE_DSP_PARAMS], p[2 * TE_DSP_PARAMS], p[3 * TE_DSP_PARAMS]};
   const int16_t *w = d->filter + (c / 4) * d->k_h * d->k_w * 4;
@@ -70,13 +73,29 @@ static void te_dw_group(const te_dw_dsp *d, const te_dw_field *f, int c, int8_t 
     te_dw_taps4(x, w, 0, 3, 0, 3, 3, row_step, col_step, offset2, acc);
   } else if (whole && k == 5) {
     te_dw_taps4(x, w, 0, 5, 0, 5, 5, row_step, col_step, offset2, acc);
-  } else if (whole && k == 7) {
-    te_dw_taps4(x, w, 0, 7, 0, 7, 7, row_step, col_step, offset2, acc);
   } else {
     te_dw_taps4(x, w, f->ky0, f->ky1, f->kx0, f->kx1, d->k_w, row_step, col_step, offset2, acc);
   }
   for (int j = 0; j < 4; ++j) {
-    out[j] = te_dsp_out(acc[j], p + j * TE_DSP_PARAMS, d->output_offset, d->act_min, d->act_max);
+    out[j] = te_dsp_output(acc[j], p + j * TE_DSP_PARAMS, d->output_offset, d->act_min, d->act_max, mode);
+  }
+}
+
+/* Groups [c0, c1) (multiples of 4) at one pixel; group c's bytes go to
+ * out + c * step / 4 (step 4: contiguous channels; 4 * pixels: planes). */
+static void te_dw_groups(const te_dw_dsp *d, const te_dw_field *f, int c0, int c1, int8_t *out, int step) {
+  switch (d->mode) {
+    case 0:
+      for (int c = c0; c < c1; c += 4) te_dw_group(d, f, c, out + (c - c0) / 4 * step, 0);
+      break;
+    case TE_DSP_CLAMP:
+      for (int c = c0; c < c1; c += 4) te_dw_group(d, f, c, out + (c - c0) / 4 * step, TE_DSP_CLAMP);
+      break;
+    case TE_DSP_WIDE:
+      for (int c = c0; c < c1; c += 4) te_dw_group(d, f, c, out + (c - c0) / 4 * step, TE_DSP_WIDE);
+      break;
+    default:
+      for (int c = c0; c < c1; c += 4) te_dw_group(d, f, c, out + (c - c0) / 4 * step, TE_DSP_WIDE | TE_DSP_CLAMP);
   }
 }
 
@@ -92,22 +111,22 @@ static int8_t te_dw_channel(const te_dw_dsp *d, const te_dw_field *f, int c) {
       acc += (x + d->input_offset) * w[(ky * d->k_w + kx) * 4];
     }
   }
-  return te_dsp_out(acc, p, d->output_offset, d->act_min, d->act_max);
+  return te_dsp_output(acc, p, d->output_offset, d->act_min, d->act_max, d->mode);
 }
 
 void te_depthwise_s8_dsp(const int8_t *input, int in_h, int in_w, int channels, const int16_t *filter, int k_h,
                          int k_w, const int32_t *params, int8_t *output, int out_h, int out_w, int stride_h,
                          int stride_w, int dilation_h, int dilation_w, int pad_top, int pad_left,
-                         int32_t input_offset, int32_t output_offset, int32_t act_min, int32_t act_max) {
+                         int32_t input_offset, int32_t output_offset, int32_t act_min, int32_t act_max, int wide) {
   const te_dw_dsp d = {input,      filter,     params,  in_h,     in_w,         channels,      k_h,
                        k_w,        stride_h,   stride_w, dilation_h, dilation_w, pad_top,       pad_left,
-                       input_offset, output_offset, act_min, act_max};
+                       input_offset, output_offset, act_min, act_max, te_dsp_mode(act_min, act_max, wide)};
   const int groups_end = channels & ~3;
   for (int oy = 0; oy < out_h; ++oy) {
     for (int ox = 0; ox < out_w; ++ox) {
       const te_dw_field f = te_dw_field_at(&d, oy, ox);
       int8_t *out = output + (oy * out_w + ox) * channels;
-      for (int c = 0; c < groups_end; c += 4) te_dw_group(&d, &f, c, out + c);
+      te_dw_groups(&d, &f, 0, groups_end, out, 4);
       for (int c = groups_end; c < channels; ++c) out[c] = te_dw_channel(&d, &f, c);
     }
   }
@@ -117,10 +136,10 @@ void te_depthwise_inplace_s8_dsp(const int8_t *input, int in_h, int in_w, int ch
                                  int k_h, int k_w, const int32_t *params, int8_t *output, int out_h, int out_w,
                                  int stride_h, int stride_w, int dilation_h, int dilation_w, int pad_top,
                                  int pad_left, int32_t input_offset, int32_t output_offset, int32_t act_min,
-                                 int32_t act_max, void *scratch) {
+                                 int32_t act_max, int wide, void *scratch) {
   const te_dw_dsp d = {input,      filter,     params,  in_h,     in_w,         channels,      k_h,
                        k_w,        stride_h,   stride_w, dilation_h, dilation_w, pad_top,       pad_left,
-                       input_offset, output_offset, act_min, act_max};
+                       input_offset, output_offset, act_min, act_max, te_dsp_mode(act_min, act_max, wide)};
   const int pixels = out_h * out_w;
   int8_t *plane = (int8_t *)scratch;
   for (int c = 0; c < channels; c += 4) {
@@ -129,7 +148,7 @@ void te_depthwise_inplace_s8_dsp(const int8_t *input, int in_h, int in_w, int ch
       for (int ox = 0; ox < out_w; ++ox, ++p) {
         const te_dw_field f = te_dw_field_at(&d, oy, ox);
         if (n == 4) {
-          te_dw_group(&d, &f, c, plane + 4 * p);
+          te_dw_groups(&d, &f, c, c + 4, plane + 4 * p, 4);
         } else {
           for (int j = 0; j < n; ++j) plane[4 * p + j] = te_dw_channel(&d, &f, c + j);
         }

@@ -90,12 +90,36 @@ static inline int32_t te_dsp_requant(int32_t acc, const int32_t *p) {
   return te_dsp_smmlar(acc * 2, p[1], p[2] + (acc >> 31)) >> p[3];
 }
 
+/* The same for any int32 accumulator (condition (a) only), in 64 bits:
+ * the two roundings combine into one floor,
+ * floor((acc*m + 2^30 + (2^(e-1) - [acc<0]) * 2^31) / 2^(31+e)), because
+ * floor((floor(X / B) + C) / D) = floor((X + C*B) / (B*D)) for integer C and
+ * positive B, D. |acc*m| < 2^62 and the addend < 2^62: no overflow. */
+static inline int32_t te_dsp_requant_wide(int32_t acc, const int32_t *p) {
+  const int32_t t = p[2] + (acc >> 31);
+  const int64_t v = (int64_t)acc * p[1] + (((int64_t)t << 31) | (1 << 30));
+  return (int32_t)(v >> 32) >> (p[3] - 1);
+}
+
+/* Kernel variants, a constant at every call site of te_dsp_output:
+ * TE_DSP_CLAMP when the activation range is not all of int8 (otherwise SSAT
+ * alone clamps), TE_DSP_WIDE when accumulators may reach 2^29. */
+#define TE_DSP_CLAMP 1
+#define TE_DSP_WIDE 2
+
 /* The int8 output: requantised, plus the output zero point, clamped. */
-static inline int8_t te_dsp_out(int32_t acc, const int32_t *p, int32_t out_offset, int32_t act_min,
-                                int32_t act_max) {
-  int32_t r = __ssat(te_dsp_requant(acc, p) + out_offset, 8);
+static inline __attribute__((always_inline)) int8_t te_dsp_output(int32_t acc, const int32_t *p, int32_t out_offset,
+                                                                  int32_t act_min, int32_t act_max, int mode) {
+  const int32_t q = (mode & TE_DSP_WIDE) ? te_dsp_requant_wide(acc, p) : te_dsp_requant(acc, p);
+  int32_t r = __ssat(q + out_offset, 8);
+  if (!(mode & TE_DSP_CLAMP)) return (int8_t)r;
   r = r < act_min ? act_min : r;
   return (int8_t)(r > act_max ? act_max : r);
+}
+
+/* The mode of a call from its activation range and the lowering's `wide`. */
+static inline int te_dsp_mode(int32_t act_min, int32_t act_max, int wide) {
+  return (act_min == -128 && act_max == 127 ? 0 : TE_DSP_CLAMP) | (wide ? TE_DSP_WIDE : 0);
 }
 
 #endif /* TE_DSP_H */

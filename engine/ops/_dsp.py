@@ -5,9 +5,9 @@ the ARMv7E-M DSP extension. Each helper returns None where a DSP kernel's
 preconditions do not hold, and the lowering then keeps the portable kernel:
 
   - te_dsp_requant's short form of TFLM's requantisation is exact only when
-    every channel's shift is negative (or its multiplier zero) and every
-    accumulator stays below 2^29 in magnitude (proof in te_dsp.h); both are
-    checked here from the constant weights and bias;
+    every channel's shift is negative (or its multiplier zero); where some
+    accumulator may reach 2^29 in magnitude (bound from the constant weights
+    and bias) the kernel is told to use te_dsp_requant_wide (proofs in te_dsp.h);
   - the weights and bias must be constant (they are rearranged at compile time).
 """
 
@@ -34,8 +34,8 @@ def requant_params(
     shifts: Sequence[int],
     weights: np.ndarray | None,
     input_offset: int,
-) -> ConstArray | None:
-    """Per channel (bias, multiplier, 2^(e-1), e) for te_dsp_requant, or None.
+) -> tuple[ConstArray, int] | None:
+    """(per channel (bias, multiplier, 2^(e-1), e), wide) for te_dsp.h, or None.
 
     Args:
         bias: int64 bias per output channel (zeros when the model has none),
@@ -53,13 +53,12 @@ def requant_params(
         return None  # TFLM shifts left first: not te_dsp_requant's form
     x_max = max(abs(-128 + input_offset), abs(127 + input_offset))
     worst = np.abs(bias) + x_max * np.abs(weights.astype(np.int64)).sum(axis=1)
-    if int(worst.max(initial=0)) >= ACC_LIMIT:
-        return None
+    wide = int(int(worst.max(initial=0)) >= ACC_LIMIT)
     values = []
     for b, m, s in zip(bias, mults, shs):
         e = 1 if m == 0 else -s  # a zero multiplier gives 0 for any e
         values += [int(b), int(m), 1 << (e - 1), e]
-    return ConstArray("int32_t", tuple(values))
+    return ConstArray("int32_t", tuple(values)), wide
 
 
 def pair_filter(weights: np.ndarray) -> ConstArray:

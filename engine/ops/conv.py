@@ -44,11 +44,12 @@ def lower_conv2d(graph: Graph, op: Op, options: LowerOptions) -> Call:
     folded = cc.folded_bias(op, bias, filt.data.reshape(out_c, -1), -in_zp)
     pointwise = (k_h, k_w, a.stride_h, a.stride_w, pad_top, pad_left) == (1, 1, 1, 1, 0, 0)
     pointwise = pointwise and (out_h, out_w) == (in_h, in_w)
-    params = _dsp.requant_params(bias, rq.multipliers, rq.shifts, filt.data.reshape(out_c, -1), -in_zp)
-    if _dsp.use_dsp(options) and params is not None:
+    dsp = _dsp.requant_params(bias, rq.multipliers, rq.shifts, filt.data.reshape(out_c, -1), -in_zp)
+    if _dsp.use_dsp(options) and dsp is not None:
+        params, wide = dsp
         filter_dsp = _dsp.pair_filter(filt.data.reshape(out_c, -1))
         scratch = _dsp.conv_scratch_bytes(k_h * k_w * in_c)
-        tail = (-in_zp, out_zp, rq.act_min, rq.act_max, ScratchArg())
+        tail = (-in_zp, out_zp, rq.act_min, rq.act_max, wide, ScratchArg())
         if pointwise:
             args = (TensorArg(inp.id), in_h * in_w, in_c, filter_dsp, params, TensorArg(out.id), out_c, *tail)
             return Call("te_conv1x1_s8_dsp", args, ("te_conv_dsp",), scratch_bytes=scratch)

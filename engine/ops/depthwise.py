@@ -45,9 +45,9 @@ def lower_depthwise(graph: Graph, op: Op, options: LowerOptions) -> Call:
     cc.check_accumulator(op, bias, taps, -in_zp)
     folded = cc.folded_bias(op, bias, taps, -in_zp)
     strides = (a.stride_h, a.stride_w, a.dilation_h_factor, a.dilation_w_factor, pad_top, pad_left)
-    params = _dsp.requant_params(bias, rq.multipliers, rq.shifts, taps, -in_zp)
-    if _dsp.use_dsp(options) and params is not None and multiplier == 1:
-        return _dsp_call(graph, op, options, params, strides, -in_zp, out_zp, rq.act_min, rq.act_max)
+    dsp = _dsp.requant_params(bias, rq.multipliers, rq.shifts, taps, -in_zp)
+    if _dsp.use_dsp(options) and dsp is not None and multiplier == 1:
+        return _dsp_call(graph, op, options, dsp, strides, (-in_zp, out_zp, rq.act_min, rq.act_max))
     tail = (-in_zp, out_zp, mult, shift, rq.act_min, rq.act_max)
     bias_args = (cc.bias_arg(graph, op, 2, out_c), 0 if folded is None else folded)
     if options.inplace and multiplier == 1 and out_h * out_w <= in_h * in_w:
@@ -94,12 +94,13 @@ def lower_depthwise(graph: Graph, op: Op, options: LowerOptions) -> Call:
     return Call("te_depthwise_s8", args, ("te_depthwise",))
 
 
-def _dsp_call(graph: Graph, op: Op, options: LowerOptions, params, strides, in_offset, out_zp, lo, hi) -> Call:
+def _dsp_call(graph: Graph, op: Op, options: LowerOptions, dsp, strides, offsets) -> Call:
     """te_depthwise_s8_dsp or its in-place variant (depth multiplier 1, DSP preconditions checked)."""
     inp, filt, out = (graph.tensor(op.inputs[0]), graph.tensor(op.inputs[1]), graph.tensor(op.outputs[0]))
     (_, in_h, in_w, channels), (_, k_h, k_w, _), (_, out_h, out_w, _) = inp.shape, filt.shape, out.shape
+    params, wide = dsp
     head = (TensorArg(inp.id), in_h, in_w, channels, _dsp.depthwise_filter(filt.data), k_h, k_w, params)
-    geometry = (TensorArg(out.id), out_h, out_w, *strides, in_offset, out_zp, lo, hi)
+    geometry = (TensorArg(out.id), out_h, out_w, *strides, *offsets, wide)
     if options.inplace and out_h * out_w <= in_h * in_w:
         return Call(
             "te_depthwise_inplace_s8_dsp",
