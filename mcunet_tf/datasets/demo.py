@@ -92,6 +92,7 @@ def _cached(folder: pathlib.Path, config, build) -> pathlib.Path:
 
 # ---------------------------------------------------------------- KWS
 
+
 @dataclasses.dataclass(frozen=True)
 class Speaker:
     """One espeak-ng rendering setup; `split` plays the role of a Speech Commands speaker's split."""
@@ -128,20 +129,20 @@ def espeak(word: str, speaker: Speaker) -> np.ndarray:
     raw = subprocess.run(cmd, capture_output=True, check=True).stdout
     data = raw.find(b"data")  # espeak streams a canonical header with placeholder sizes
     rate = int.from_bytes(raw[24:28], "little")
-    pcm = np.frombuffer(raw[data + 8:], "<i2").astype(np.float64) / 32768.0
+    pcm = np.frombuffer(raw[data + 8 :], "<i2").astype(np.float64) / 32768.0
     return _trim(_resample(pcm, rate, RATE))
 
 
 def _resample(signal: np.ndarray, rate: int, target: int) -> np.ndarray:
     """Band-limited resampling by truncating/zero-extending the spectrum (exact for periodic signals)."""
-    n = int(round(signal.size * target / rate))
+    n = round(signal.size * target / rate)
     spectrum = np.fft.rfft(signal)[: n // 2 + 1]
     return np.fft.irfft(spectrum, n) * (n / signal.size)
 
 
 def _trim(signal: np.ndarray, threshold: float = 0.02) -> np.ndarray:
     loud = np.flatnonzero(np.abs(signal) > threshold * np.abs(signal).max())
-    return signal[loud[0]: loud[-1] + 1] if loud.size else signal
+    return signal[loud[0] : loud[-1] + 1] if loud.size else signal
 
 
 def noises(seconds: int, seed: int) -> dict[str, np.ndarray]:
@@ -163,9 +164,9 @@ def _clip(utterance: np.ndarray, noise: np.ndarray, rng: np.random.Generator) ->
     utterance = utterance[:RATE]
     clip = np.zeros(RATE)
     start = rng.integers(0, RATE - utterance.size + 1)
-    clip[start: start + utterance.size] = utterance * rng.uniform(0.3, 0.9) / np.abs(utterance).max()
+    clip[start : start + utterance.size] = utterance * rng.uniform(0.3, 0.9) / np.abs(utterance).max()
     offset = rng.integers(0, noise.size - RATE + 1)
-    return clip + rng.uniform(0.0, 0.03) * noise[offset: offset + RATE]
+    return clip + rng.uniform(0.0, 0.03) * noise[offset : offset + RATE]
 
 
 def _kws_jobs(config: DemoKwsConfig) -> list[tuple[str, str, Speaker]]:
@@ -173,8 +174,9 @@ def _kws_jobs(config: DemoKwsConfig) -> list[tuple[str, str, Speaker]]:
     voices = speakers(config.voices, config.seed)
     jobs = [(word, word, s) for word in kws.WORDS for s in voices]
     for i, word in enumerate(UNKNOWN_WORDS):
-        jobs += [(word, word, voices[(i * config.unknown_voices + j) % len(voices)])
-                 for j in range(config.unknown_voices)]
+        jobs += [
+            (word, word, voices[(i * config.unknown_voices + j) % len(voices)]) for j in range(config.unknown_voices)
+        ]
     return jobs
 
 
@@ -208,9 +210,25 @@ def demo_kws(folder: os.PathLike | str | None = None, config: DemoKwsConfig = De
 # ---------------------------------------------------------------- VWW
 
 PERSON_PHOTOS = ("astronaut", "camera")
-OTHER_PHOTOS = ("coffee", "chelsea", "rocket", "coins", "moon", "page", "text", "horse", "clock",
-                "hubble_deep_field", "immunohistochemistry", "stereo_motorcycle", "grass", "gravel", "brick",
-                "colorwheel", "cell")
+OTHER_PHOTOS = (
+    "coffee",
+    "chelsea",
+    "rocket",
+    "coins",
+    "moon",
+    "page",
+    "text",
+    "horse",
+    "clock",
+    "hubble_deep_field",
+    "immunohistochemistry",
+    "stereo_motorcycle",
+    "grass",
+    "gravel",
+    "brick",
+    "colorwheel",
+    "cell",
+)
 
 
 def _skimage_data():
@@ -234,9 +252,9 @@ def _rgb_uint8(image: np.ndarray) -> np.ndarray:
 def _random_crop(image: np.ndarray, rng: np.random.Generator, min_side: float) -> np.ndarray:
     """A crop whose sides are each >= min_side of the image's, flipped with probability 1/2."""
     h, w = image.shape[:2]
-    ch, cw = (int(round(s * rng.uniform(min_side, 1.0))) for s in (h, w))
+    ch, cw = (round(s * rng.uniform(min_side, 1.0)) for s in (h, w))
     top, left = rng.integers(0, h - ch + 1), rng.integers(0, w - cw + 1)
-    crop = image[top: top + ch, left: left + cw]
+    crop = image[top : top + ch, left : left + cw]
     return crop[:, ::-1] if rng.random() < 0.5 else crop
 
 
@@ -268,8 +286,10 @@ def _build_vww(root: pathlib.Path, config: DemoVwwConfig) -> None:
         _save(image, folder / f"lfw_{i:03d}_0.png", None)
         for k in range(1, config.lfw_crops):
             _save(_random_crop(image, rng, 0.8), folder / f"lfw_{i:03d}_{k}.png", 25)
-    for names, folder, crops in ((PERSON_PHOTOS, "person", config.person_photo_crops),
-                                 (OTHER_PHOTOS, "non_person", config.other_photo_crops)):
+    for names, folder, crops in (
+        (PERSON_PHOTOS, "person", config.person_photo_crops),
+        (OTHER_PHOTOS, "non_person", config.other_photo_crops),
+    ):
         for name in names:
             # Person photos keep >= 70% of each side, so the person stays in frame.
             image = _photo(data, name)

@@ -70,17 +70,24 @@ class FeatureConfig:
         if self.normalize not in NORMALIZE_MODES:
             raise ValueError(f"FeatureConfig.normalize must be one of {NORMALIZE_MODES}, got {self.normalize!r}")
         if self.fft_length < self.window_samples or self.fft_length & (self.fft_length - 1):
-            raise ValueError(f"FeatureConfig.fft_length must be a power of two >= {self.window_samples} "
-                             f"window samples, got {self.fft_length}")
+            raise ValueError(
+                f"FeatureConfig.fft_length must be a power of two >= {self.window_samples} "
+                f"window samples, got {self.fft_length}"
+            )
         if not 0 <= self.lower_edge_hz < self.upper_edge_hz <= self.sample_rate / 2:
-            raise ValueError(f"FeatureConfig: need 0 <= lower_edge_hz < upper_edge_hz <= {self.sample_rate / 2}, "
-                             f"got {self.lower_edge_hz}, {self.upper_edge_hz}")
+            raise ValueError(
+                f"FeatureConfig: need 0 <= lower_edge_hz < upper_edge_hz <= {self.sample_rate / 2}, "
+                f"got {self.lower_edge_hz}, {self.upper_edge_hz}"
+            )
         if not 0 <= self.num_coefficients <= self.num_mel_bins:
-            raise ValueError(f"FeatureConfig.num_coefficients must be in [0, {self.num_mel_bins}], "
-                             f"got {self.num_coefficients}")
+            raise ValueError(
+                f"FeatureConfig.num_coefficients must be in [0, {self.num_mel_bins}], got {self.num_coefficients}"
+            )
         if self.num_frames < 1 or self.stride_samples < 1:
-            raise ValueError(f"FeatureConfig: clip_ms={self.clip_ms} too short for window_ms={self.window_ms} "
-                             f"(or stride_ms={self.stride_ms} < 1 sample)")
+            raise ValueError(
+                f"FeatureConfig: clip_ms={self.clip_ms} too short for window_ms={self.window_ms} "
+                f"(or stride_ms={self.stride_ms} < 1 sample)"
+            )
 
     # Sample counts use int(rate * ms / 1000), as MLPerf's prepare_model_settings.
     @property
@@ -116,7 +123,7 @@ class FeatureConfig:
         return dataclasses.asdict(self)
 
     @classmethod
-    def from_dict(cls, values: dict) -> "FeatureConfig":
+    def from_dict(cls, values: dict) -> FeatureConfig:
         unknown = set(values) - {f.name for f in dataclasses.fields(cls)}
         if unknown:
             raise ValueError(f"FeatureConfig: unknown fields {sorted(unknown)}")
@@ -129,12 +136,13 @@ class FeatureConfig:
             f.write("\n")
 
     @classmethod
-    def load(cls, path: os.PathLike | str) -> "FeatureConfig":
+    def load(cls, path: os.PathLike | str) -> FeatureConfig:
         with open(path) as f:
             return cls.from_dict(json.load(f))
 
 
 # ---------------------------------------------------------------- tables (float32, TF's formulas)
+
 
 def hann_window(config: FeatureConfig) -> np.ndarray:
     """Periodic Hann window, float32, computed as tf.signal.hann_window does."""
@@ -151,9 +159,11 @@ def mel_matrix(config: FeatureConfig) -> np.ndarray:
     """[num_bins, num_mel_bins] float32 weights, following tf.signal.linear_to_mel_weight_matrix."""
     freqs = np.linspace(0.0, config.sample_rate / 2.0, config.num_bins).astype(np.float32)[1:]
     bins_mel = _hertz_to_mel(freqs)[:, None]
-    edges = np.linspace(_hertz_to_mel(np.float32(config.lower_edge_hz)),
-                        _hertz_to_mel(np.float32(config.upper_edge_hz)),
-                        config.num_mel_bins + 2).astype(np.float32)
+    edges = np.linspace(
+        _hertz_to_mel(np.float32(config.lower_edge_hz)),
+        _hertz_to_mel(np.float32(config.upper_edge_hz)),
+        config.num_mel_bins + 2,
+    ).astype(np.float32)
     lower, center, upper = edges[:-2][None], edges[1:-1][None], edges[2:][None]
     lower_slopes = (bins_mel - lower) / (center - lower)
     upper_slopes = (upper - bins_mel) / (upper - center)
@@ -171,6 +181,7 @@ def dct_matrix(config: FeatureConfig) -> np.ndarray:
 
 
 # ---------------------------------------------------------------- numpy reference
+
 
 def _normalize_np(audio: np.ndarray, mode: str) -> np.ndarray:
     if mode == "none":
@@ -214,6 +225,7 @@ def pcm16_to_float(pcm: np.ndarray) -> np.ndarray:
 
 # ---------------------------------------------------------------- tf.signal (training pipeline)
 
+
 def tf_normalize(audio, mode: str):
     """Normalise the last axis of a float tensor; see the module docstring."""
     import tensorflow as tf
@@ -229,10 +241,16 @@ def tf_features(audio, config: FeatureConfig):
     import tensorflow as tf
 
     audio = tf_normalize(tf.convert_to_tensor(audio, tf.float32), config.normalize)
-    stft = tf.signal.stft(audio, frame_length=config.window_samples, frame_step=config.stride_samples,
-                          fft_length=config.fft_length, window_fn=tf.signal.hann_window)
-    weights = tf.signal.linear_to_mel_weight_matrix(config.num_mel_bins, config.num_bins, config.sample_rate,
-                                                    config.lower_edge_hz, config.upper_edge_hz)
+    stft = tf.signal.stft(
+        audio,
+        frame_length=config.window_samples,
+        frame_step=config.stride_samples,
+        fft_length=config.fft_length,
+        window_fn=tf.signal.hann_window,
+    )
+    weights = tf.signal.linear_to_mel_weight_matrix(
+        config.num_mel_bins, config.num_bins, config.sample_rate, config.lower_edge_hz, config.upper_edge_hz
+    )
     mel = tf.tensordot(tf.abs(stft), weights, 1)
     features = tf.math.log(mel + config.log_offset)
     if config.num_coefficients:

@@ -61,7 +61,7 @@ const kws_frontend ${name} = {
 
 
 def _rows(items: list[str], per_line: int = 8) -> str:
-    lines = [", ".join(items[i:i + per_line]) for i in range(0, len(items), per_line)]
+    lines = [", ".join(items[i : i + per_line]) for i in range(0, len(items), per_line)]
     return "\n    " + ",\n    ".join(lines) + "\n"
 
 
@@ -89,25 +89,43 @@ def sparse_mel(config: features.FeatureConfig) -> tuple[np.ndarray, np.ndarray, 
     return np.array(starts), np.array(counts), np.concatenate(weights)
 
 
-def tables_source(config: features.FeatureConfig, name: str = "kws_frontend_config",
-                  header: str = "kws_tables.h") -> str:
+def tables_source(
+    config: features.FeatureConfig, name: str = "kws_frontend_config", header: str = "kws_tables.h"
+) -> str:
     """kws_tables.c text: the const tables and kws_frontend struct for `config`."""
     half = config.fft_length // 2
     angle = 2.0 * np.pi * np.arange(half) / config.fft_length
     start, count, weights = sparse_mel(config)
     dct = features.dct_matrix(config)
     return _TABLES_C.substitute(
-        config=config.to_dict(), header=header, name=name, window_len=config.window_samples,
-        window=_floats(features.hann_window(config)), half=half, cos=_floats(np.cos(angle)),
-        sin=_floats(np.sin(angle)), mels=config.num_mel_bins, mel_start=_ints(start), mel_count=_ints(count),
-        weights_len=weights.size, weights=_floats(weights), dct_len=max(dct.size, 1), dct=_floats(dct),
-        clip=config.clip_samples, stride=config.stride_samples, fft=config.fft_length,
-        frames=config.num_frames, coefficients=config.num_coefficients,
-        normalize=_NORMALIZE_ENUM[config.normalize], log_offset=f"{np.float32(config.log_offset):.8e}f")
+        config=config.to_dict(),
+        header=header,
+        name=name,
+        window_len=config.window_samples,
+        window=_floats(features.hann_window(config)),
+        half=half,
+        cos=_floats(np.cos(angle)),
+        sin=_floats(np.sin(angle)),
+        mels=config.num_mel_bins,
+        mel_start=_ints(start),
+        mel_count=_ints(count),
+        weights_len=weights.size,
+        weights=_floats(weights),
+        dct_len=max(dct.size, 1),
+        dct=_floats(dct),
+        clip=config.clip_samples,
+        stride=config.stride_samples,
+        fft=config.fft_length,
+        frames=config.num_frames,
+        coefficients=config.num_coefficients,
+        normalize=_NORMALIZE_ENUM[config.normalize],
+        log_offset=f"{np.float32(config.log_offset):.8e}f",
+    )
 
 
-def write_frontend(config: features.FeatureConfig, folder: os.PathLike | str,
-                   name: str = "kws_frontend_config") -> list[pathlib.Path]:
+def write_frontend(
+    config: features.FeatureConfig, folder: os.PathLike | str, name: str = "kws_frontend_config"
+) -> list[pathlib.Path]:
     """Copy the front-end sources into `folder` and generate kws_tables.c/.h; returns the files."""
     folder = pathlib.Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
@@ -123,17 +141,33 @@ def write_frontend(config: features.FeatureConfig, folder: os.PathLike | str,
 class HostFrontend:
     """The C front end compiled on the host (gcc -Wall -Wextra -Werror) and called through ctypes."""
 
-    def __init__(self, config: features.FeatureConfig, build_dir: os.PathLike | str | None = None,
-                 extra_flags: tuple[str, ...] = ()):
+    def __init__(
+        self,
+        config: features.FeatureConfig,
+        build_dir: os.PathLike | str | None = None,
+        extra_flags: tuple[str, ...] = (),
+    ):
         self.config = config
         self._tmp = None if build_dir else tempfile.TemporaryDirectory(prefix="kws_frontend_")
         folder = pathlib.Path(build_dir or self._tmp.name)
         write_frontend(config, folder)
         library = folder / "libkws_frontend.so"
         cc = os.environ.get("CC", "cc")
-        proc = subprocess.run([cc, *CFLAGS, *extra_flags, str(folder / "kws_features.c"),
-                               str(folder / "kws_tables.c"), "-lm", "-o", str(library)],
-                              capture_output=True, text=True)
+        proc = subprocess.run(
+            [
+                cc,
+                *CFLAGS,
+                *extra_flags,
+                str(folder / "kws_features.c"),
+                str(folder / "kws_tables.c"),
+                "-lm",
+                "-o",
+                str(library),
+            ],
+            check=False,
+            capture_output=True,
+            text=True,
+        )
         if proc.returncode != 0:
             raise RuntimeError(f"building the KWS front end in {folder} failed: {proc.stderr.strip()[:800]}")
         self._lib = ctypes.CDLL(str(library))
@@ -144,8 +178,14 @@ class HostFrontend:
 
     def _call(self, fn, pcm: np.ndarray, out: np.ndarray, *quant) -> np.ndarray:
         pcm = np.ascontiguousarray(pcm, np.int16)
-        status = fn(self._fe_ptr, pcm.ctypes.data_as(ctypes.c_void_p), ctypes.c_int32(pcm.size), *quant,
-                    out.ctypes.data_as(ctypes.c_void_p), self._scratch.ctypes.data_as(ctypes.c_void_p))
+        status = fn(
+            self._fe_ptr,
+            pcm.ctypes.data_as(ctypes.c_void_p),
+            ctypes.c_int32(pcm.size),
+            *quant,
+            out.ctypes.data_as(ctypes.c_void_p),
+            self._scratch.ctypes.data_as(ctypes.c_void_p),
+        )
         if status != 0:
             raise RuntimeError(f"kws front end returned status {status}")
         return out.reshape(self.config.shape)

@@ -35,6 +35,7 @@ SILENCE = "_silence_"
 UNKNOWN = "_unknown_"
 BACKGROUND_DIR = "_background_noise_"
 SPLITS = ("train", "validation", "test")
+DEFAULT_FEATURES = features.FeatureConfig()  # frozen: safe as a shared default
 _LIST_FILES = {"validation": "validation_list.txt", "test": "testing_list.txt"}
 
 
@@ -151,8 +152,9 @@ def _background_files(root: pathlib.Path, sample_rate: int, clip_samples: int) -
     return tuple(str(p) for p in files)
 
 
-def index_speech_commands(root: os.PathLike | str, config: KwsConfig = KwsConfig(),
-                          feature_config: features.FeatureConfig = features.FeatureConfig()) -> KwsIndex:
+def index_speech_commands(
+    root: os.PathLike | str, config: KwsConfig = KwsConfig(), feature_config: features.FeatureConfig = DEFAULT_FEATURES
+) -> KwsIndex:
     """Check a Speech Commands folder (every WAV header) and list each split's items.
 
     Index once and pass the KwsIndex to kws_dataset for each split: on the full
@@ -181,6 +183,7 @@ def index_speech_commands(root: os.PathLike | str, config: KwsConfig = KwsConfig
 
 # ---------------------------------------------------------------- tf.data
 
+
 def _background_tensors(index: KwsIndex, feature_config: features.FeatureConfig):
     """All noise files concatenated (float32 in [-1, 1)), with each file's start and length."""
     clips = [features.pcm16_to_float(wav.read_pcm16(p, feature_config.sample_rate)) for p in index.background]
@@ -206,7 +209,7 @@ def _shift(audio, seed, max_shift: int):
 
     shift = tf.random.stateless_uniform([], seed, -max_shift, max_shift + 1, dtype=tf.int32)
     padded = tf.pad(audio, [[max_shift, max_shift]])
-    return padded[max_shift - shift: max_shift - shift + tf.shape(audio)[0]]
+    return padded[max_shift - shift : max_shift - shift + tf.shape(audio)[0]]
 
 
 def _mix_noise(audio, is_silence, seeds, noise, config: KwsConfig, training: bool):
@@ -237,9 +240,13 @@ def _seeds(num_items: int, seed: int, training: bool):
     return tf.data.Dataset.range(num_items).map(lambda i: tf.stack([tf.constant(seed, tf.int64), i]))
 
 
-def kws_audio_dataset(source: KwsIndex | os.PathLike | str, split: str = "train", config: KwsConfig = KwsConfig(),
-                      feature_config: features.FeatureConfig = features.FeatureConfig(),
-                      training: bool | None = None):
+def kws_audio_dataset(
+    source: KwsIndex | os.PathLike | str,
+    split: str = "train",
+    config: KwsConfig = KwsConfig(),
+    feature_config: features.FeatureConfig = DEFAULT_FEATURES,
+    training: bool | None = None,
+):
     """(audio float32 [clip_samples], label int32) before features; see kws_dataset.
 
     Every clip is on the int16 grid (pcm / 32768; noise mixes are rounded back to
@@ -278,8 +285,13 @@ def kws_audio_dataset(source: KwsIndex | os.PathLike | str, split: str = "train"
     return ds.map(load, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
 
 
-def kws_dataset(source: KwsIndex | os.PathLike | str, split: str = "train", config: KwsConfig = KwsConfig(),
-                feature_config: features.FeatureConfig = features.FeatureConfig(), training: bool | None = None):
+def kws_dataset(
+    source: KwsIndex | os.PathLike | str,
+    split: str = "train",
+    config: KwsConfig = KwsConfig(),
+    feature_config: features.FeatureConfig = DEFAULT_FEATURES,
+    training: bool | None = None,
+):
     """Unbatched tf.data of (features float32 feature_config.shape, label int32).
 
     Args:
@@ -295,5 +307,8 @@ def kws_dataset(source: KwsIndex | os.PathLike | str, split: str = "train", conf
     import tensorflow as tf
 
     audio = kws_audio_dataset(source, split, config, feature_config, training)
-    return audio.map(lambda a, label: (features.tf_features(a, feature_config), label),
-                     num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+    return audio.map(
+        lambda a, label: (features.tf_features(a, feature_config), label),
+        num_parallel_calls=tf.data.AUTOTUNE,
+        deterministic=True,
+    )

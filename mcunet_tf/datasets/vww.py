@@ -87,8 +87,9 @@ def _class_images(folder: pathlib.Path) -> list[str]:
 
 def _record_files(root: pathlib.Path) -> dict:
     files = sorted(p for p in root.iterdir() if ".record" in p.name or ".tfrecord" in p.name)
-    return {split: tuple(str(p) for p in files if p.name.startswith(prefix))
-            for split, prefix in _RECORD_PREFIX.items()}
+    return {
+        split: tuple(str(p) for p in files if p.name.startswith(prefix)) for split, prefix in _RECORD_PREFIX.items()
+    }
 
 
 def index_vww(root: os.PathLike | str, config: VwwConfig = VwwConfig()) -> VwwIndex:
@@ -141,8 +142,10 @@ def _decode(encoded):
 def _parse_record(serialized):
     import tensorflow as tf
 
-    spec = {"image/encoded": tf.io.FixedLenFeature([], tf.string),
-            "image/class/label": tf.io.FixedLenFeature([], tf.int64)}
+    spec = {
+        "image/encoded": tf.io.FixedLenFeature([], tf.string),
+        "image/class/label": tf.io.FixedLenFeature([], tf.int64),
+    }
     example = tf.io.parse_single_example(serialized, spec)
     return example["image/encoded"], tf.cast(example["image/class/label"], tf.int32)
 
@@ -165,8 +168,12 @@ def _encoded_dataset(index: VwwIndex, split: str):
     return ds.map(lambda p, label: (tf.io.read_file(p), label)), len(items)
 
 
-def vww_dataset(source: VwwIndex | os.PathLike | str, split: str = "train", config: VwwConfig = VwwConfig(),
-                training: bool | None = None):
+def vww_dataset(
+    source: VwwIndex | os.PathLike | str,
+    split: str = "train",
+    config: VwwConfig = VwwConfig(),
+    training: bool | None = None,
+):
     """Unbatched tf.data of (image float32 [resolution, resolution, 3] in [0, 1], label int32).
 
     Args:
@@ -191,5 +198,8 @@ def vww_dataset(source: VwwIndex | os.PathLike | str, split: str = "train", conf
     else:
         seeds = tf.data.Dataset.from_tensors(tf.constant([0, 0], tf.int64)).repeat()
     ds = tf.data.Dataset.zip((ds, seeds))
-    return ds.map(lambda item, seed: (_prepare(_decode(item[0]), seed, config, training), item[1]),
-                  num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+    return ds.map(
+        lambda item, seed: (_prepare(_decode(item[0]), seed, config, training), item[1]),
+        num_parallel_calls=tf.data.AUTOTUNE,
+        deterministic=True,
+    )

@@ -21,8 +21,14 @@ def pcm16(x: np.ndarray) -> np.ndarray:
     return np.clip(np.round(np.asarray(x) * 32768.0), -32768, 32767).astype(np.int16)
 
 
-def speech_commands(root: pathlib.Path, words=kws.WORDS, others=("bed", "cat"), per_word: int = 3,
-                    rate: int = RATE, background: bool = True) -> pathlib.Path:
+def speech_commands(
+    root: pathlib.Path,
+    words=kws.WORDS,
+    others=("bed", "cat"),
+    per_word: int = 3,
+    rate: int = RATE,
+    background: bool = True,
+) -> pathlib.Path:
     """Word folders of short tones (clip i of each word: 0 train, 1 validation, 2 test)."""
     root.mkdir(parents=True, exist_ok=True)
     validation, test = [], []

@@ -7,7 +7,9 @@ import pytest
 
 from mcunet_tf.datasets import demo, kws, vww
 
-needs_espeak = pytest.mark.skipif(shutil.which("espeak-ng") is None, reason="espeak-ng not installed (scripts/setup.sh)")
+needs_espeak = pytest.mark.skipif(
+    shutil.which("espeak-ng") is None, reason="espeak-ng not installed (scripts/setup.sh)"
+)
 SMALL_KWS = demo.DemoKwsConfig(voices=10, clips_per_voice=1, unknown_voices=1, noise_seconds=2)
 SMALL_VWW = demo.DemoVwwConfig(lfw_crops=1, person_photo_crops=2, other_photo_crops=1, size=32)
 
@@ -44,8 +46,9 @@ def test_espeak_and_clip_generation_are_deterministic():
     np.testing.assert_array_equal(one, two)
     assert 0.1 * 16000 < one.size < 16000
     noise = demo.noises(1, seed=0)["pink_noise"]
-    np.testing.assert_array_equal(demo._clip(one, noise, np.random.default_rng(1)),
-                                  demo._clip(one, noise, np.random.default_rng(1)))
+    np.testing.assert_array_equal(
+        demo._clip(one, noise, np.random.default_rng(1)), demo._clip(one, noise, np.random.default_rng(1))
+    )
 
 
 def test_demo_vww_is_deterministic_and_loadable(tmp_path):

@@ -39,11 +39,17 @@ def test_config_round_trip(tmp_path):
         config.num_mel_bins = 3
 
 
-@pytest.mark.parametrize("fields, message", [
-    ({"normalize": "peak"}, "normalize"), ({"fft_length": 500}, "fft_length"), ({"fft_length": 256}, "fft_length"),
-    ({"upper_edge_hz": 9000.0}, "upper_edge_hz"), ({"num_coefficients": 41}, "num_coefficients"),
-    ({"clip_ms": 10}, "too short"),
-])
+@pytest.mark.parametrize(
+    "fields, message",
+    [
+        ({"normalize": "peak"}, "normalize"),
+        ({"fft_length": 500}, "fft_length"),
+        ({"fft_length": 256}, "fft_length"),
+        ({"upper_edge_hz": 9000.0}, "upper_edge_hz"),
+        ({"num_coefficients": 41}, "num_coefficients"),
+        ({"clip_ms": 10}, "too short"),
+    ],
+)
 def test_config_rejects_bad_values(fields, message):
     with pytest.raises(ValueError, match=message):
         features.FeatureConfig(**fields)
@@ -67,19 +73,27 @@ def test_tables_match_tf_signal():
     np.testing.assert_allclose(log_mel @ features.dct_matrix(config).T, tf_mfcc, rtol=0, atol=1e-5)
 
 
-@pytest.mark.parametrize("config", [
-    features.FeatureConfig(),
-    features.FeatureConfig(num_coefficients=0),
-    features.FeatureConfig(normalize="none", window_ms=40, stride_ms=20, fft_length=1024, num_mel_bins=32, num_coefficients=13),
-    features.FeatureConfig(normalize="abs_max", upper_edge_hz=7600.0),
-], ids=["mfcc", "log_mel", "none_40ms", "abs_max"])
+@pytest.mark.parametrize(
+    "config",
+    [
+        features.FeatureConfig(),
+        features.FeatureConfig(num_coefficients=0),
+        features.FeatureConfig(
+            normalize="none", window_ms=40, stride_ms=20, fft_length=1024, num_mel_bins=32, num_coefficients=13
+        ),
+        features.FeatureConfig(normalize="abs_max", upper_edge_hz=7600.0),
+    ],
+    ids=["mfcc", "log_mel", "none_40ms", "abs_max"],
+)
 def test_numpy_reference_matches_tf_signal(config):
     # (pcm, atol): float32 FFTs put a rounding floor ~1e-7 of the frame's peak bin into every bin. Speech and
     # noise keep all mel bands far above it (FLOAT_TOLERANCE); a pure tone leaves bands only ~1e-5 below its
     # peak (int16 quantisation noise), where TF's float32 floor moves MFCCs by up to ~1e-3 (0.002 LSB).
-    clips = [(marvin_pcm(), FLOAT_TOLERANCE),
-             (fixtures.pcm16(np.random.default_rng(1).uniform(-0.2, 0.2, 16000)), FLOAT_TOLERANCE),
-             (fixtures.pcm16(fixtures.tone(440.0, 0.7) * 0.3), 5e-3)]
+    clips = [
+        (marvin_pcm(), FLOAT_TOLERANCE),
+        (fixtures.pcm16(np.random.default_rng(1).uniform(-0.2, 0.2, 16000)), FLOAT_TOLERANCE),
+        (fixtures.pcm16(fixtures.tone(440.0, 0.7) * 0.3), 5e-3),
+    ]
     for clip, atol in clips:
         audio = features.fit_clip(features.pcm16_to_float(clip), config)
         reference = features.numpy_features(audio, config)
@@ -111,8 +125,9 @@ def test_marvin_features_drive_the_mlperf_model_to_unknown():
     config = features.FeatureConfig()
     audio = features.fit_clip(features.pcm16_to_float(marvin_pcm()), config)
     quantized = features.quantize(features.tf_features(audio, config).numpy(), KWS_SCALE, KWS_ZERO_POINT)
-    interpreter = Interpreter(model_path=str(INT8_MODELS["kws"]),
-                              experimental_op_resolver_type=OpResolverType.BUILTIN_REF)
+    interpreter = Interpreter(
+        model_path=str(INT8_MODELS["kws"]), experimental_op_resolver_type=OpResolverType.BUILTIN_REF
+    )
     interpreter.allocate_tensors()
     interpreter.set_tensor(interpreter.get_input_details()[0]["index"], quantized[None])
     interpreter.invoke()

@@ -60,8 +60,9 @@ def test_c_float_features_match_tf_and_numpy(frontend, clips):
         c = frontend.features(pcm)
         audio = features.fit_clip(features.pcm16_to_float(pcm), frontend.config)
         np.testing.assert_allclose(c, tf_reference(pcm, frontend.config), rtol=0, atol=FLOAT_TOLERANCE, err_msg=name)
-        np.testing.assert_allclose(c, features.numpy_features(audio, frontend.config), rtol=0, atol=FLOAT_TOLERANCE,
-                                   err_msg=name)
+        np.testing.assert_allclose(
+            c, features.numpy_features(audio, frontend.config), rtol=0, atol=FLOAT_TOLERANCE, err_msg=name
+        )
 
 
 def test_c_int8_within_stated_lsb_of_tf(frontend, clips):
@@ -79,8 +80,9 @@ def test_c_int8_within_stated_lsb_of_tf(frontend, clips):
 def test_c_quantisation_is_exactly_tflite_rounding(frontend, clips):
     """Given the C float features, its int8 output is exactly features.quantize of them (zero tolerance)."""
     for pcm in clips.values():
-        np.testing.assert_array_equal(frontend.features_int8(pcm, 0.25, -3),
-                                      features.quantize(frontend.features(pcm), 0.25, -3))
+        np.testing.assert_array_equal(
+            frontend.features_int8(pcm, 0.25, -3), features.quantize(frontend.features(pcm), 0.25, -3)
+        )
 
 
 def test_c_rejects_bad_scale(clips):
@@ -101,14 +103,35 @@ def test_runner_under_sanitizers_matches_ctypes_build(tmp_path, clips):
     config = CONFIGS["mfcc"]
     frontend_c.write_frontend(config, tmp_path)
     runner = tmp_path / "runner"
-    cmd = ["cc", "-std=c99", "-O1", "-Wall", "-Wextra", "-Werror", "-pedantic", "-fsanitize=address,undefined",
-           "-fno-sanitize-recover=all", f"-I{tmp_path}", str(tmp_path / "kws_features.c"),
-           str(tmp_path / "kws_tables.c"), str(RUNNER_SOURCE),
-           "-lm", "-o", str(runner)]
+    cmd = [
+        "cc",
+        "-std=c99",
+        "-O1",
+        "-Wall",
+        "-Wextra",
+        "-Werror",
+        "-pedantic",
+        "-fsanitize=address,undefined",
+        "-fno-sanitize-recover=all",
+        f"-I{tmp_path}",
+        str(tmp_path / "kws_features.c"),
+        str(tmp_path / "kws_tables.c"),
+        str(RUNNER_SOURCE),
+        "-lm",
+        "-o",
+        str(runner),
+    ]
     subprocess.run(cmd, check=True, capture_output=True)
     fe = frontend_c.HostFrontend(config)
     for name in ("marvin", "short", "silence"):
-        out = subprocess.run([str(runner), str(KWS_SCALE), str(KWS_ZERO_POINT)], input=clips[name].tobytes(),
-                             capture_output=True, check=True).stdout
-        np.testing.assert_array_equal(np.frombuffer(out, np.int8).reshape(config.shape),
-                                      fe.features_int8(clips[name], KWS_SCALE, KWS_ZERO_POINT), err_msg=name)
+        out = subprocess.run(
+            [str(runner), str(KWS_SCALE), str(KWS_ZERO_POINT)],
+            input=clips[name].tobytes(),
+            capture_output=True,
+            check=True,
+        ).stdout
+        np.testing.assert_array_equal(
+            np.frombuffer(out, np.int8).reshape(config.shape),
+            fe.features_int8(clips[name], KWS_SCALE, KWS_ZERO_POINT),
+            err_msg=name,
+        )

@@ -101,6 +101,7 @@ def test_log_mel_features_shape(index):
 
 # ---------------------------------------------------------------- errors
 
+
 def expect_error(root, match, **kwargs):
     with pytest.raises(DatasetError, match=match) as info:
         kws.index_speech_commands(root, **kwargs)

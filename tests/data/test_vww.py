@@ -18,8 +18,12 @@ def test_folder_split_and_labels(root):
     assert index.counts("validation") == {"non_person": 2, "person": 2}
     assert index.counts("train") == {"non_person": 3, "person": 3}
     validation = [p.rsplit("/", 2)[-2:] for p, _ in index.images["validation"]]
-    assert validation == [["non_person", "img_00.jpg"], ["non_person", "img_01.jpg"],
-                          ["person", "img_00.png"], ["person", "img_01.png"]]
+    assert validation == [
+        ["non_person", "img_00.jpg"],
+        ["non_person", "img_01.jpg"],
+        ["person", "img_00.png"],
+        ["person", "img_01.png"],
+    ]
 
 
 def test_evaluation_images_are_resized_unit_range(root):
@@ -72,6 +76,7 @@ def test_tfrecords_missing_split(tmp_path):
 
 
 # ---------------------------------------------------------------- errors
+
 
 def expect_error(root, match):
     with pytest.raises(DatasetError, match=match) as info:
