@@ -12,7 +12,18 @@ typedef struct {
   int in_h, in_w, channels, k_h, k_w, stride_h, stride_w, dilation_h, dilation_w, pad_top, pad_left;
   int32_t input_offset, output_offset, act_min, act_max;
   int mode; /* te_dsp_mode */
+  /* Derived once per call rather than per group. */
+  int row_step, col_step, group_taps; /* input bytes between taps; int16 per group's filter */
+  uint32_t offset2;                  /* input offset in both int16 lanes */
 } te_dw_dsp;
+
+static te_dw_dsp te_dw_make(te_dw_dsp d) {
+  d.row_step = d.dilation_h * d.in_w * d.channels;
+  d.col_step = d.dilation_w * d.channels;
+  d.group_taps = d.k_h * d.k_w * 4;
+  d.offset2 = ((uint32_t)d.input_offset & 0xFFFFu) * 0x10001u;
+  return d;
+}
 
 /* Output pixel (oy, ox)'s receptive field: tap (0, 0)'s input pixel and the
  * taps [ky0, ky1) x [kx0, kx1) inside the input. */
@@ -63,9 +74,9 @@ static inline __attribute__((always_inline)) void te_dw_group(const te_dw_dsp *d
                                                               int8_t *out, int mode) {
   const int32_t *p = d->params + c * TE_DSP_PARAMS;
   int32_t acc[4] = {p[0], p[TE_DSP_PARAMS], p[2 * TE_DSP_PARAMS], p[3 * TE_DSP_PARAMS]};
-  const int16_t *w = d->filter + (c / 4) * d->k_h * d->k_w * 4;
-  const int row_step = d->dilation_h * d->in_w * d->channels, col_step = d->dilation_w * d->channels;
-  const uint32_t offset2 = ((uint32_t)d->input_offset & 0xFFFFu) * 0x10001u;
+  const int16_t *w = d->filter + (c >> 2) * d->group_taps;
+  const int row_step = d->row_step, col_step = d->col_step;
+  const uint32_t offset2 = d->offset2;
   const int8_t *x = f->x + c;
   const int k = d->k_h;
   const int whole = f->ky0 == 0 && f->ky1 == k && f->kx0 == 0 && f->kx1 == d->k_w && k == d->k_w;
@@ -118,9 +129,10 @@ void te_depthwise_s8_dsp(const int8_t *input, int in_h, int in_w, int channels, 
                          int k_w, const int32_t *params, int8_t *output, int out_h, int out_w, int stride_h,
                          int stride_w, int dilation_h, int dilation_w, int pad_top, int pad_left,
                          int32_t input_offset, int32_t output_offset, int32_t act_min, int32_t act_max, int wide) {
-  const te_dw_dsp d = {input,      filter,     params,  in_h,     in_w,         channels,      k_h,
+  const te_dw_dsp d = te_dw_make((te_dw_dsp){input,      filter,     params,  in_h,     in_w,         channels,      k_h,
                        k_w,        stride_h,   stride_w, dilation_h, dilation_w, pad_top,       pad_left,
-                       input_offset, output_offset, act_min, act_max, te_dsp_mode(act_min, act_max, wide)};
+                       input_offset, output_offset, act_min, act_max, te_dsp_mode(act_min, act_max, wide),
+                       0, 0, 0, 0});
   const int groups_end = channels & ~3;
   for (int oy = 0; oy < out_h; ++oy) {
     for (int ox = 0; ox < out_w; ++ox) {
@@ -137,9 +149,10 @@ void te_depthwise_inplace_s8_dsp(const int8_t *input, int in_h, int in_w, int ch
                                  int stride_h, int stride_w, int dilation_h, int dilation_w, int pad_top,
                                  int pad_left, int32_t input_offset, int32_t output_offset, int32_t act_min,
                                  int32_t act_max, int wide, void *scratch) {
-  const te_dw_dsp d = {input,      filter,     params,  in_h,     in_w,         channels,      k_h,
+  const te_dw_dsp d = te_dw_make((te_dw_dsp){input,      filter,     params,  in_h,     in_w,         channels,      k_h,
                        k_w,        stride_h,   stride_w, dilation_h, dilation_w, pad_top,       pad_left,
-                       input_offset, output_offset, act_min, act_max, te_dsp_mode(act_min, act_max, wide)};
+                       input_offset, output_offset, act_min, act_max, te_dsp_mode(act_min, act_max, wide),
+                       0, 0, 0, 0});
   const int pixels = out_h * out_w;
   int8_t *plane = (int8_t *)scratch;
   for (int c = 0; c < channels; c += 4) {
