@@ -1,10 +1,9 @@
 /* int8 convolutions for Cortex-M4/M7 (DSP extension); see te_conv_dsp.h.
  *
- * Scratch (TE_CONV_DSP_SCRATCH(depth) bytes, 16-byte aligned) holds the
+ * Conv scratch (TE_CONV_DSP_SCRATCH bytes, 16-byte aligned) holds the
  * widened columns, chunks * 16 bytes: for chunk k the words
  * [A02, A13, B02, B13] of columns A and B (pairs in SXTB16 order, te_dsp.h),
- * then chunks * 8 bytes of int8 staging for im2col when in_c is not a
- * multiple of 4.
+ * then chunks * 4 bytes of int8 staging when in_c is not a multiple of 4.
  */
 #include "te_conv_dsp.h"
 
@@ -211,56 +210,73 @@ void te_conv2d_s8_dsp(const int8_t *input, int in_h, int in_w, int in_c, const i
   }
 }
 
-/* Output channels of one widened column (pairs at cols[2k], cols[2k+1]). */
-static void te_dsp_mat1(const int32_t *cols, int chunks, const int8_t *w, const int32_t *params, int out_c,
-                        int8_t *out, int32_t out_offset, int32_t act_min, int32_t act_max, int mode) {
-  int o = 0;
-  for (; o + 2 <= out_c; o += 2) {
-    const int32_t *p = params + o * TE_DSP_PARAMS;
-    int32_t a0 = p[0], a1 = p[TE_DSP_PARAMS];
-    const int32_t *c = cols;
-    for (int k = 0; k < chunks; ++k) {
-      const uint32_t v0 = te_dsp_load32(w), v1 = te_dsp_load32(w + 4);
-      const int32_t c0 = c[0], c1 = c[1];
-      a0 = __smlad(c0, te_dsp_even(v0), a0);
-      a0 = __smlad(c1, te_dsp_odd(v0), a0);
-      a1 = __smlad(c0, te_dsp_even(v1), a1);
-      a1 = __smlad(c1, te_dsp_odd(v1), a1);
-      w += 8;
-      c += 2;
+/* Chunk k of an FC input row as a word; bytes past `depth` are the zero
+ * point (x + offset = 0), so no read leaves the row. */
+static uint32_t te_fc_chunk(const int8_t *x, int k, int depth, int8_t zp) {
+  if (4 * k + 4 <= depth) return te_dsp_load32(x + 4 * k);
+  uint32_t v = 0;
+  for (int i = 3; i >= 0; --i) v = (v << 8) | (uint8_t)(4 * k + i < depth ? x[4 * k + i] : zp);
+  return v;
+}
+
+/* acc[j] += the chunk (x02, x13) times channel j's 4 weight bytes. */
+#define TE_FC_MAC(acc, v)                                   \
+  do {                                                      \
+    acc = __smlad(x02, te_dsp_even(v), acc);                \
+    acc = __smlad(x13, te_dsp_odd(v), acc);                 \
+  } while (0)
+
+/* Output channels [o, o + n) of one row, n in {1, 2, 4}: the input chunk is
+ * widened once per n channels, in registers (no scratch). */
+static void te_fc_block(const int8_t *x, int depth, const int8_t *filter, const int32_t *params, int out_c, int o,
+                        int n, uint32_t offset2, int8_t zp, int8_t *out, int32_t out_offset, int32_t act_min,
+                        int32_t act_max, int mode) {
+  const int chunks = (depth + 3) / 4;
+  const int32_t *p = params + o * TE_DSP_PARAMS;
+  int32_t acc[4] = {p[0], n > 1 ? p[TE_DSP_PARAMS] : 0, n > 2 ? p[2 * TE_DSP_PARAMS] : 0,
+                    n > 2 ? p[3 * TE_DSP_PARAMS] : 0};
+  const int8_t *w0 = filter + (o / 2) * chunks * 8; /* pair (o, o+1), or the odd last channel */
+  const int8_t *w1 = w0 + chunks * 8;                /* pair (o+2, o+3) */
+  for (int k = 0; k < chunks; ++k) {
+    const uint32_t v = te_fc_chunk(x, k, depth, zp);
+    const int32_t x02 = (int32_t)__sxtab16(offset2, v), x13 = te_dsp_odd_add(offset2, v);
+    if (n == 1) {
+      TE_FC_MAC(acc[0], te_dsp_load32(w0 + 4 * k));
+      continue;
     }
-    out[o] = te_dsp_output(a0, p, out_offset, act_min, act_max, mode);
-    out[o + 1] = te_dsp_output(a1, p + TE_DSP_PARAMS, out_offset, act_min, act_max, mode);
+    const uint64_t u = te_dsp_load64(w0 + 8 * k);
+    TE_FC_MAC(acc[0], (uint32_t)u);
+    TE_FC_MAC(acc[1], (uint32_t)(u >> 32));
+    if (n == 4) {
+      const uint64_t t = te_dsp_load64(w1 + 8 * k);
+      TE_FC_MAC(acc[2], (uint32_t)t);
+      TE_FC_MAC(acc[3], (uint32_t)(t >> 32));
+    }
   }
-  if (o < out_c) {
-    const int32_t *p = params + o * TE_DSP_PARAMS;
-    int32_t a0 = p[0];
-    for (int k = 0; k < chunks; ++k) {
-      const uint32_t v0 = te_dsp_load32(w + 4 * k);
-      a0 = __smlad(cols[2 * k], te_dsp_even(v0), a0);
-      a0 = __smlad(cols[2 * k + 1], te_dsp_odd(v0), a0);
-    }
-    out[o] = te_dsp_output(a0, p, out_offset, act_min, act_max, mode);
+  (void)out_c;
+  for (int j = 0; j < n; ++j) {
+    out[o + j] = te_dsp_output(acc[j], p + j * TE_DSP_PARAMS, out_offset, act_min, act_max, mode);
   }
 }
 
 void te_fc_s8_dsp(const int8_t *input, int rows, int depth, const int8_t *filter, const int32_t *params,
                   int8_t *output, int out_c, int32_t input_offset, int32_t output_offset, int32_t act_min,
-                  int32_t act_max, int wide, void *scratch) {
+                  int32_t act_max, int wide) {
   const int mode = te_dsp_mode(act_min, act_max, wide);
-  const int chunks = (depth + 3) / 4;
   const uint32_t offset2 = te_dsp_pair(input_offset);
-  int32_t *cols = (int32_t *)scratch;
-  int8_t *stage = (int8_t *)(cols + 4 * chunks);
   const int8_t zp = (int8_t)(-input_offset);
   for (int r = 0; r < rows; ++r) {
     const int8_t *x = input + r * depth;
-    const int full = depth / 4;
-    te_dsp_widen(x, full, offset2, cols, 2);
-    if (full < chunks) {
-      for (int i = 0; i < 4; ++i) stage[i] = 4 * full + i < depth ? x[4 * full + i] : zp;
-      te_dsp_widen(stage, 1, offset2, cols + 2 * full, 2);
+    int8_t *out = output + r * out_c;
+    int o = 0;
+    for (; o + 4 <= out_c; o += 4) {
+      te_fc_block(x, depth, filter, params, out_c, o, 4, offset2, zp, out, output_offset, act_min, act_max, mode);
     }
-    te_dsp_mat1(cols, chunks, filter, params, out_c, output + r * out_c, output_offset, act_min, act_max, mode);
+    for (; o + 2 <= out_c; o += 2) {
+      te_fc_block(x, depth, filter, params, out_c, o, 2, offset2, zp, out, output_offset, act_min, act_max, mode);
+    }
+    if (o < out_c) {
+      te_fc_block(x, depth, filter, params, out_c, o, 1, offset2, zp, out, output_offset, act_min, act_max, mode);
+    }
   }
 }

@@ -21,8 +21,10 @@
 
 #include <stdint.h>
 
-/* Scratch bytes the conv kernels need for a filter of `depth` bytes per output. */
-#define TE_CONV_DSP_SCRATCH(depth) (24 * (((depth) + 3) / 4))
+/* Scratch bytes the conv kernels need: 16 per 4-byte chunk of a filter's
+ * `depth` for the two widened columns, plus 4 per chunk of int8 staging when
+ * the input has a channel count `in_c` that is not a multiple of 4. */
+#define TE_CONV_DSP_SCRATCH(depth, in_c) ((16 + ((in_c) % 4 ? 4 : 0)) * (((depth) + 3) / 4))
 
 /* Pointwise convolution (1x1, stride 1, no padding) over `pixels` rows of
  * `in_c` bytes. */
@@ -37,9 +39,10 @@ void te_conv2d_s8_dsp(const int8_t *input, int in_h, int in_w, int in_c, const i
                       int stride_w, int dilation_h, int dilation_w, int pad_top, int pad_left, int32_t input_offset,
                       int32_t output_offset, int32_t act_min, int32_t act_max, int wide, void *scratch);
 
-/* FULLY_CONNECTED: `rows` input rows of `depth` bytes, one column each. */
+/* FULLY_CONNECTED: `rows` input rows of `depth` bytes; each 4-byte chunk of
+ * a row is widened in registers once per 4 output channels (no scratch). */
 void te_fc_s8_dsp(const int8_t *input, int rows, int depth, const int8_t *filter, const int32_t *params,
                   int8_t *output, int out_c, int32_t input_offset, int32_t output_offset, int32_t act_min,
-                  int32_t act_max, int wide, void *scratch);
+                  int32_t act_max, int wide);
 
 #endif /* TE_CONV_DSP_H */

@@ -91,6 +91,6 @@ def depthwise_filter(filt: np.ndarray) -> ConstArray:
     return ConstArray("int16_t", tuple(int(v) for v in lanes.reshape(-1)))
 
 
-def conv_scratch_bytes(depth: int) -> int:
-    """TE_CONV_DSP_SCRATCH(depth) of te_conv_dsp.h."""
-    return 24 * (-(-depth // 4))
+def conv_scratch_bytes(depth: int, in_c: int) -> int:
+    """TE_CONV_DSP_SCRATCH(depth, in_c) of te_conv_dsp.h."""
+    return (16 + (4 if in_c % 4 else 0)) * (-(-depth // 4))

@@ -48,7 +48,7 @@ def lower_conv2d(graph: Graph, op: Op, options: LowerOptions) -> Call:
     if _dsp.use_dsp(options) and dsp is not None:
         params, wide = dsp
         filter_dsp = _dsp.pair_filter(filt.data.reshape(out_c, -1))
-        scratch = _dsp.conv_scratch_bytes(k_h * k_w * in_c)
+        scratch = _dsp.conv_scratch_bytes(k_h * k_w * in_c, in_c)
         tail = (-in_zp, out_zp, rq.act_min, rq.act_max, wide, ScratchArg())
         if pointwise:
             args = (TensorArg(inp.id), in_h * in_w, in_c, filter_dsp, params, TensorArg(out.id), out_c, *tail)

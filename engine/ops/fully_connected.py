@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from engine.lowering import Call, ConstArray, LowerOptions, ScratchArg, TensorArg, UnsupportedOp, lowering
+from engine.lowering import Call, ConstArray, LowerOptions, TensorArg, UnsupportedOp, lowering
 from engine.ops import _conv_common as cc
 from engine.ops import _dsp
 from engine.quant import activation_range, quantize_multiplier
@@ -57,8 +57,8 @@ def lower_fully_connected(graph: Graph, op: Op, options: LowerOptions) -> Call:
     dsp = _dsp.requant_params(bias, mults, shifts, filt.data, -in_zp)
     if _dsp.use_dsp(options) and dsp is not None:
         args = (TensorArg(inp.id), rows, depth, _dsp.pair_filter(filt.data), dsp[0], TensorArg(out.id), out_c,
-                -in_zp, out_zp, lo, hi, dsp[1], ScratchArg())
-        return Call("te_fc_s8_dsp", args, ("te_conv_dsp",), scratch_bytes=_dsp.conv_scratch_bytes(depth))
+                -in_zp, out_zp, lo, hi, dsp[1])
+        return Call("te_fc_s8_dsp", args, ("te_conv_dsp",))
     if folded is not None:
         args = (
             TensorArg(inp.id),
