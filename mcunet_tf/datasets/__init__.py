@@ -10,7 +10,12 @@ tf.data pipeline is built.
 from mcunet_tf.datasets.demo import DEMO_NOTE, demo_kws, demo_vww
 from mcunet_tf.datasets.errors import DatasetError
 from mcunet_tf.datasets.features import FeatureConfig
-from mcunet_tf.datasets.kws import KwsConfig, index_speech_commands, kws_audio_dataset, kws_dataset
+from mcunet_tf.datasets.kws import (
+    KwsConfig,
+    index_speech_commands,
+    kws_audio_dataset,
+    kws_dataset,
+)
 from mcunet_tf.datasets.vww import VwwConfig, index_vww, vww_dataset
 
 __all__ = [

@@ -23,6 +23,7 @@ import os
 import pathlib
 import shutil
 import subprocess
+import tempfile
 import zlib
 
 import numpy as np
@@ -75,18 +76,31 @@ class DemoVwwConfig:
 
 
 def _cached(folder: pathlib.Path, config, build) -> pathlib.Path:
-    """Return `folder` if its marker matches `config`; else build it in a sibling temp folder and swap it in."""
+    """Return `folder` if its marker matches `config`; else build it in a private temp folder and swap it in.
+
+    Concurrent first uses (two apps, pytest -n) each build privately; the first swap wins.
+    """
     want = {"config": dataclasses.asdict(config), "note": DEMO_NOTE}
-    marker = folder / MARKER
-    if marker.is_file() and json.loads(marker.read_text()) == want:
+
+    def ready() -> bool:
+        marker = folder / MARKER
+        return marker.is_file() and json.loads(marker.read_text()) == want
+
+    if ready():
         return folder
-    tmp = folder.with_name(folder.name + ".partial")
-    shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir(parents=True)
-    build(tmp, config)
-    (tmp / MARKER).write_text(json.dumps(want, indent=2, sort_keys=True) + "\n")
-    shutil.rmtree(folder, ignore_errors=True)
-    tmp.rename(folder)
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    tmp = pathlib.Path(tempfile.mkdtemp(prefix=f"{folder.name}.partial-", dir=folder.parent))
+    try:
+        build(tmp, config)
+        (tmp / MARKER).write_text(json.dumps(want, indent=2, sort_keys=True) + "\n")
+        if not ready():
+            shutil.rmtree(folder, ignore_errors=True)
+            tmp.rename(folder)
+    except OSError:
+        if not ready():  # not a lost race: a real failure
+            raise
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
     return folder
 
 
