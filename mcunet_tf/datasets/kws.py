@@ -128,7 +128,7 @@ def _split_of(clips: dict[str, list[str]], validation: set[str], test: set[str])
 
 
 def _compose(by_word: dict[str, list[str]], config: KwsConfig, rng: np.random.Generator) -> tuple:
-    """Keyword clips + sampled unknown clips + silence items of one split, sorted by path."""
+    """One split in a fixed order: keyword clips by class, the seeded unknown sample, then silence items."""
     items = [(name, i) for i, word in enumerate(config.words) for name in by_word.get(word, [])]
     num_known = len(items)
     others = sorted(name for word, names in by_word.items() if word not in config.words for name in names)
