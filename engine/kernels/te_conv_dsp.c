@@ -228,7 +228,7 @@ static uint32_t te_fc_chunk(const int8_t *x, int k, int depth, int8_t zp) {
 
 /* Output channels [o, o + n) of one row, n in {1, 2, 4}: the input chunk is
  * widened once per n channels, in registers (no scratch). */
-static void te_fc_block(const int8_t *x, int depth, const int8_t *filter, const int32_t *params, int out_c, int o,
+static inline __attribute__((always_inline)) void te_fc_block(const int8_t *x, int depth, const int8_t *filter, const int32_t *params, int out_c, int o,
                         int n, uint32_t offset2, int8_t zp, int8_t *out, int32_t out_offset, int32_t act_min,
                         int32_t act_max, int mode) {
   const int chunks = (depth + 3) / 4;
@@ -238,19 +238,21 @@ static void te_fc_block(const int8_t *x, int depth, const int8_t *filter, const 
   const int8_t *w0 = filter + (o / 2) * chunks * 8; /* pair (o, o+1), or the odd last channel */
   const int8_t *w1 = w0 + chunks * 8;                /* pair (o+2, o+3) */
   for (int k = 0; k < chunks; ++k) {
-    const uint32_t v = te_fc_chunk(x, k, depth, zp);
+    /* Whole chunks load directly; only a last partial chunk is assembled. */
+    const uint32_t v = k < depth / 4 ? te_dsp_load32(x + 4 * k) : te_fc_chunk(x, k, depth, zp);
     const int32_t x02 = (int32_t)__sxtab16(offset2, v), x13 = te_dsp_odd_add(offset2, v);
-    if (n == 1) {
-      TE_FC_MAC(acc[0], te_dsp_load32(w0 + 4 * k));
-      continue;
-    }
-    const uint64_t u = te_dsp_load64(w0 + 8 * k);
-    TE_FC_MAC(acc[0], (uint32_t)u);
-    TE_FC_MAC(acc[1], (uint32_t)(u >> 32));
     if (n == 4) {
-      const uint64_t t = te_dsp_load64(w1 + 8 * k);
+      const uint64_t u = te_dsp_load64(w0 + 8 * k), t = te_dsp_load64(w1 + 8 * k);
+      TE_FC_MAC(acc[0], (uint32_t)u);
+      TE_FC_MAC(acc[1], (uint32_t)(u >> 32));
       TE_FC_MAC(acc[2], (uint32_t)t);
       TE_FC_MAC(acc[3], (uint32_t)(t >> 32));
+    } else if (n == 2) {
+      const uint64_t u = te_dsp_load64(w0 + 8 * k);
+      TE_FC_MAC(acc[0], (uint32_t)u);
+      TE_FC_MAC(acc[1], (uint32_t)(u >> 32));
+    } else {
+      TE_FC_MAC(acc[0], te_dsp_load32(w0 + 4 * k));
     }
   }
   (void)out_c;
