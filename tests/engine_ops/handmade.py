@@ -92,3 +92,22 @@ def one_op_model(
     builder = flatbuffers.Builder(1024)
     builder.Finish(model.Pack(builder), file_identifier=b"TFL3")
     return bytes(builder.Output())
+
+
+def options(name: str, **fields):
+    """A schema options object, e.g. options("SoftmaxOptions", beta=0.5)."""
+    opts = getattr(schema, f"{name}T")()
+    for key, value in fields.items():
+        setattr(opts, key, value)
+    return opts
+
+
+def assert_bit_exact(
+    model: bytes, samples: int = 3, inputs=(), sanitize: bool = False
+) -> None:
+    """engine.verify on `model`: every tensor equal to TFLM's, byte for byte."""
+    from engine.verify import first_lines, verify_model
+
+    report = verify_model(model, samples=samples, inputs=inputs, sanitize=sanitize)
+    assert report.bit_exact, first_lines(report)
+    assert report.tensors_compared > 0

@@ -9,7 +9,7 @@ from ai_edge_litert import schema_py_generated as schema
 
 from engine.ops.layout import copy_descriptor, strided_slice_axis
 from engine.verify import first_lines, verify_model
-from tests.engine_ops.handmade import Spec, one_op_model
+from tests.engine_ops.handmade import Spec, assert_bit_exact, one_op_model, options
 
 Q = {"scale": 0.1, "zero_point": 2}
 
@@ -20,18 +20,6 @@ def i32(*values) -> np.ndarray:
 
 def const(*values) -> Spec:
     return Spec((len(values),), "int32", data=i32(*values))
-
-
-def options(name: str, **fields):
-    opts = getattr(schema, f"{name}T")()
-    for key, value in fields.items():
-        setattr(opts, key, value)
-    return opts
-
-
-def assert_bit_exact(model: bytes, sanitize: bool = False) -> None:
-    report = verify_model(model, samples=2, sanitize=sanitize)
-    assert report.bit_exact, first_lines(report)
 
 
 @pytest.mark.parametrize(
