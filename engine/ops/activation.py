@@ -54,9 +54,12 @@ def _sigmoid_like(
     2^-out_shift steps and offset.
     """
     integer_bits = 4
-    multiplier, shift = frexp_multiplier(
-        float(in_scale) * float(1 << (31 - integer_bits))
-    )
+    try:
+        multiplier, shift = frexp_multiplier(
+            float(in_scale) * float(1 << (31 - integer_bits))
+        )
+    except ValueError as e:
+        raise UnsupportedOp(f"LOGISTIC/TANH: {e}") from e
     radius = calculate_input_radius(integer_bits, shift, 31)
     inside = (x_minus_zp > -radius) & (x_minus_zp < radius)
     q4 = fp.multiply_by_quantized_multiplier(

@@ -56,9 +56,12 @@ def lower_softmax(graph: Graph, op: Op, options: LowerOptions) -> Call:
         raise UnsupportedOp(f"SOFTMAX: input shape {x.shape} vs output shape {y.shape}")
     # TFLM casts the float32 beta and scale to double before multiplying.
     beta = float(np.float32(op.attrs.beta))
-    multiplier, left_shift = preprocess_softmax_scaling(
-        beta, float(in_scale), SCALED_DIFF_INTEGER_BITS
-    )
+    try:
+        multiplier, left_shift = preprocess_softmax_scaling(
+            beta, float(in_scale), SCALED_DIFF_INTEGER_BITS
+        )
+    except ValueError as e:  # TFLM's Prepare CHECK-fails on these
+        raise UnsupportedOp(f"SOFTMAX: {e}") from e
     diff_min = -calculate_input_radius(SCALED_DIFF_INTEGER_BITS, left_shift)
     depth = x.shape[-1]
     outer = num_elements(x) // depth
