@@ -55,9 +55,10 @@ class DType(enum.Enum):
 
     @property
     def itemsize(self) -> int:
-        if self not in _ITEMSIZE:
+        size = _ITEMSIZE.get(self)
+        if size is None:
             raise BridgeError(f"tensor type {self.name} has no numpy equivalent")
-        return _ITEMSIZE[self]
+        return size
 
 
 _NUMPY = {
