@@ -25,6 +25,11 @@ typedef struct {
 } te_mul_params;
 
 typedef struct {
+  const int32_t *table1, *table2; /* indexed by value + 128 */
+  int32_t out_multiplier, out_shift, out_offset, act_min, act_max;
+} te_add_lut_params;
+
+typedef struct {
   int32_t input_offset, alpha_offset, multiplier_1, shift_1, multiplier_2, shift_2, out_offset;
 } te_prelu_params;
 
@@ -40,6 +45,12 @@ static inline int8_t te_add_elem(int8_t x, int8_t y, const te_add_params p) {
   const int32_t scaled1 = te_requantize_down(shifted1, p.in1_multiplier, p.in1_shift);
   const int32_t scaled2 = te_requantize_down(shifted2, p.in2_multiplier, p.in2_shift);
   const int32_t raw = p.subtract ? scaled1 - scaled2 : scaled1 + scaled2;
+  const int32_t out = te_requantize_down(raw, p.out_multiplier, p.out_shift) + p.out_offset;
+  return te_clamp_s8(out, p.act_min, p.act_max);
+}
+
+static inline int8_t te_add_lut_elem(int8_t x, int8_t y, const te_add_lut_params p) {
+  const int32_t raw = p.table1[x + 128] + p.table2[y + 128];
   const int32_t out = te_requantize_down(raw, p.out_multiplier, p.out_shift) + p.out_offset;
   return te_clamp_s8(out, p.act_min, p.act_max);
 }
@@ -149,4 +160,11 @@ void te_squared_difference_s8(const int8_t *in1, const int8_t *in2, int8_t *out,
   const te_add_params p = {in1_offset, in1_multiplier, in1_shift, in2_offset, in2_multiplier, in2_shift,
                            left_shift, out_multiplier, out_shift, out_offset, INT8_MIN, INT8_MAX, 0};
   TE_BROADCAST_LOOP(te_squared_difference_elem, p);
+}
+
+void te_add_lut_s8(const int8_t *in1, const int8_t *in2, int8_t *out, const int32_t *bcast, const int32_t *table1,
+                   const int32_t *table2, int32_t out_multiplier, int32_t out_shift, int32_t out_offset,
+                   int32_t act_min, int32_t act_max) {
+  const te_add_lut_params p = {table1, table2, out_multiplier, out_shift, out_offset, act_min, act_max};
+  TE_BROADCAST_LOOP(te_add_lut_elem, p);
 }

@@ -29,6 +29,15 @@ void te_sub_s8(const int8_t *in1, const int8_t *in2, int8_t *out, const int32_t 
                int32_t in2_shift, int32_t left_shift, int32_t out_multiplier, int32_t out_shift,
                int32_t out_offset, int32_t act_min, int32_t act_max);
 
+/* ADD/SUB with the input scaling tabulated: table1[x + 128] and
+ * table2[y + 128] hold each input's offset, shifted and rescaled value (the
+ * first two requantisations of te_add_s8, which depend on one int8 only;
+ * for SUB table2 holds the negated values), so each element costs one
+ * requantisation instead of three. */
+void te_add_lut_s8(const int8_t *in1, const int8_t *in2, int8_t *out, const int32_t *bcast, const int32_t *table1,
+                   const int32_t *table2, int32_t out_multiplier, int32_t out_shift, int32_t out_offset,
+                   int32_t act_min, int32_t act_max);
+
 /* out = clamp(out_offset + requant((in1 + in1_offset) * (in2 + in2_offset))). */
 void te_mul_s8(const int8_t *in1, const int8_t *in2, int8_t *out, const int32_t *bcast, int32_t in1_offset,
                int32_t in2_offset, int32_t out_multiplier, int32_t out_shift, int32_t out_offset, int32_t act_min,

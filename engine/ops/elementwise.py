@@ -11,6 +11,7 @@ import math
 
 import numpy as np
 
+from engine import fixedpoint as fp
 from engine.lowering import (
     Call,
     ConstArray,
@@ -29,6 +30,9 @@ from tflite_bridge.ir import DType, Graph, Op, Tensor
 
 LEFT_SHIFT_INT8 = 20  # TFLM's headroom shift for int8 ADD/SUB
 BCAST_AXES = 6  # axes of the broadcast descriptor (TE_BCAST_AXES in te_elementwise.c)
+# From this many output elements on, ADD/SUB tabulate each input's rescaling
+# (2 KiB of tables) and pay one requantisation per element instead of three.
+ADD_LUT_MIN_ELEMENTS = 1024
 
 
 def broadcast_descriptor(shape1, shape2, out_shape) -> tuple[int, ...]:
@@ -136,10 +140,36 @@ def lower_add_sub(graph: Graph, op: Op, options: LowerOptions) -> Call:
         TensorArg(y.id),
         ConstArray("int32_t", bcast),
     )
+    if y.num_elements >= ADD_LUT_MIN_ELEMENTS:
+        table1 = scaled_input_table(z1, m1, sh1)
+        table2 = scaled_input_table(z2, m2, sh2, negate=op.kind == "SUB")
+        args += (
+            ConstArray("int32_t", table1),
+            ConstArray("int32_t", table2),
+            mo,
+            sho,
+            zo,
+            act_min,
+            act_max,
+        )
+        return _call("te_add_lut_s8", a, b, y, args, options)
     args += (-z1, m1, sh1, -z2, m2, sh2, LEFT_SHIFT_INT8, mo, sho, zo, act_min, act_max)
     return _call(
         "te_add_s8" if op.kind == "ADD" else "te_sub_s8", a, b, y, args, options
     )
+
+
+def scaled_input_table(
+    zero_point: int, multiplier: int, shift: int, negate: bool = False
+) -> tuple[int, ...]:
+    """One ADD/SUB input's rescaled value for every int8 (index = value + 128).
+
+    TFLM's per-element arithmetic ((x - zp) << 20, then a multiplier < 1) on
+    all 256 values; SUB's second input is negated here, which is exact.
+    """
+    shifted = (np.arange(-128, 128, dtype=np.int64) - zero_point) << LEFT_SHIFT_INT8
+    scaled = fp.rdbpot(fp.srdhm(shifted, multiplier), -shift)
+    return tuple(int(v) for v in (-scaled if negate else scaled))
 
 
 @lowering("MUL")

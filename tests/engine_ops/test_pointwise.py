@@ -249,6 +249,33 @@ def test_elementwise(kind, shapes, activation):
     assert_bit_exact(model, samples=2)
 
 
+# Shapes of 1024+ elements, where ADD/SUB switch to tabulated input scaling.
+LARGE_BROADCASTS = [
+    ((1, 16, 16, 8), (1, 16, 16, 8)),
+    ((1, 16, 16, 8), (8,)),
+    ((1, 16, 1, 8), (1, 1, 16, 1)),
+    ((2, 3, 1, 4, 1, 8), (1, 3, 6, 1, 2, 8)),
+]
+
+
+@pytest.mark.parametrize("kind", ["ADD", "SUB"])
+@pytest.mark.parametrize("index,shapes", list(enumerate(LARGE_BROADCASTS)), ids=str)
+def test_add_sub_tabulated(kind, index, shapes):
+    rng = np.random.default_rng(zlib.crc32(repr((kind, shapes)).encode()))
+    s1, s2, so = rng.uniform(0.005, 0.2, 3)
+    z1, z2, zo = (int(v) for v in rng.integers(-128, 128, 3))
+    out = tuple(np.broadcast_shapes(*shapes))
+    opts = options(OPTIONS[kind], fusedActivationFunction=(0, 1, 3)[index % 3])
+    ins = [
+        Spec(shapes[0], scale=s1, zero_point=z1),
+        Spec(shapes[1], scale=s2, zero_point=z2),
+    ]
+    model = one_op_model(kind, ins, [Spec(out, scale=so, zero_point=zo)], opts)
+    graph = read(model)
+    assert lower(graph, graph.ops[0]).function == "te_add_lut_s8"
+    assert_bit_exact(model, samples=2, sanitize=index == 1)
+
+
 @pytest.mark.parametrize("kind", ["MAXIMUM", "MINIMUM", "PRELU"])
 @pytest.mark.parametrize(
     "shapes",
