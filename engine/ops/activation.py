@@ -50,8 +50,8 @@ def _sigmoid_like(
     """TFLM's int8 LOGISTIC/TANH: saturate beyond the input radius, else fixed point.
 
     The input is rescaled to Q4.27 with a multiplier from frexp(scale * 2^27),
-    `fn` (gemmlowp logistic or tanh) gives Q0.31, which is rounded down to
-    2^-out_shift steps and offset.
+    `fn` (gemmlowp logistic or tanh) gives Q0.31, which is rounded (half away
+    from zero) to 2^-out_shift steps and offset.
     """
     integer_bits = 4
     try:
