@@ -22,12 +22,12 @@ from absl import app, flags
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-import numpy as np  # noqa: E402
+import numpy as np
 
-from engine.compile import compile_graph  # noqa: E402
-from mcunet_tf.config import SearchSpace  # noqa: E402
-from mcunet_tf.estimator import Estimator, program_cost, subnet_graph  # noqa: E402
-from mcunet_tf.search import Budget, EvolutionSettings, evolve  # noqa: E402
+from engine.compile import compile_graph
+from mcunet_tf.config import SearchSpace
+from mcunet_tf.estimator import Estimator, program_cost, subnet_graph
+from mcunet_tf.search import Budget, EvolutionSettings, evolve
 
 _SPACE = flags.DEFINE_enum("space", "mcunet", ["mcunet", "tiny"], "search space to sample")
 _CANDIDATES = flags.DEFINE_integer("candidates", 200, "candidates timed per row")
@@ -62,12 +62,12 @@ def measure(space: SearchSpace, budget: Budget, candidates: int) -> dict:
     full = _timed(lambda c: program_cost(compile_graph(subnet_graph(c))), reference)
     equal = all(program_cost(compile_graph(subnet_graph(c))) == estimator.cost(c) for c in reference)
     settings = EvolutionSettings(population=50, generations=10, seed=0)
-    fitness = lambda c: sum(map(sum, c.kernels)) + sum(map(sum, c.expands))  # noqa: E731
+    fitness = lambda c: sum(map(sum, c.kernels)) + sum(map(sum, c.expands))
     start = time.perf_counter()
     result = evolve(space, budget, fitness, settings, estimator=Estimator(), progress=False)
     seconds = time.perf_counter() - start
     evaluated = result.log[-1]["evaluated"] + result.log[-1]["rejected"]
-    ms = lambda ts: round(1000 * statistics.median(ts), 3)  # noqa: E731
+    ms = lambda ts: round(1000 * statistics.median(ts), 3)
     return {
         "estimator_cold_ms": ms(cold), "estimator_warm_ms": ms(warm), "estimator_steady_ms": ms(steady),
         "compile_graph_ms": ms(full), "speedup_steady": round(statistics.median(full) / statistics.median(steady), 1),
@@ -85,8 +85,8 @@ def table(space: str, row: dict) -> str:
              f"  estimator, steady state  {row['estimator_steady_ms']:>9.3f} ms   (every op signature lowered)",
              f"  compile_graph reference  {row['compile_graph_ms']:>9.3f} ms   ({row['speedup_steady']}x the steady state)",
              f"  fast path == compile_graph on {row['equality_checked']} subnets: {row['fast_path_equals_compile_graph']}",
-             f"  evolution: {row['search_candidates']} candidates (evaluated + rejected) in {row['search_seconds']} s"
-             f" = {row['search_candidates_per_s']} candidates/s"]
+             (f"  evolution: {row['search_candidates']} candidates (evaluated + rejected) in {row['search_seconds']} s"
+              f" = {row['search_candidates_per_s']} candidates/s")]
     return "\n".join(lines)
 
 

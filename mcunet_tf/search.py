@@ -208,12 +208,12 @@ class Genome:
     @classmethod
     def of(cls, config: SubnetConfig) -> Genome:
         space, pad = config.space, config.space.depth_choices[-1]
-        fill = lambda per, first: tuple(tuple(b) + (first,) * (pad - len(b)) for b in per)  # noqa: E731
+        fill = lambda per, first: tuple(tuple(b) + (first,) * (pad - len(b)) for b in per)
         return cls(config.resolution, config.width, config.depths, fill(config.kernels, space.kernel_choices[0]),
                    fill(config.expands, space.expand_choices[0]))
 
     def config(self, space: SearchSpace) -> SubnetConfig:
-        cut = lambda per: tuple(b[:d] for b, d in zip(per, self.depths))  # noqa: E731
+        cut = lambda per: tuple(b[:d] for b, d in zip(per, self.depths))
         return SubnetConfig(space, self.resolution, self.width, self.depths, cut(self.kernels), cut(self.expands))
 
 
@@ -225,15 +225,15 @@ def mutate(genome: Genome, space: SearchSpace, rng: np.random.Generator, probabi
 
     width = fixed[0] if fixed[0] is not None else gene(genome.width, space.width_choices)
     resolution = fixed[1] if fixed[1] is not None else gene(genome.resolution, space.resolution_choices)
-    per_block = lambda per, choices: tuple(tuple(gene(v, choices) for v in b) for b in per)  # noqa: E731
+    per_block = lambda per, choices: tuple(tuple(gene(v, choices) for v in b) for b in per)
     return Genome(resolution, width, tuple(gene(d, space.depth_choices) for d in genome.depths),
                   per_block(genome.kernels, space.kernel_choices), per_block(genome.expands, space.expand_choices))
 
 
 def crossover(a: Genome, b: Genome, rng: np.random.Generator) -> Genome:
     """Each gene from `a` or `b` with equal odds."""
-    pick = lambda x, y: x if rng.random() < 0.5 else y  # noqa: E731
-    per_block = lambda p, q: tuple(tuple(map(pick, u, v)) for u, v in zip(p, q))  # noqa: E731
+    pick = lambda x, y: x if rng.random() < 0.5 else y
+    per_block = lambda p, q: tuple(tuple(map(pick, u, v)) for u, v in zip(p, q))
     return Genome(pick(a.resolution, b.resolution), pick(a.width, b.width), tuple(map(pick, a.depths, b.depths)),
                   per_block(a.kernels, b.kernels), per_block(a.expands, b.expands))
 
@@ -275,7 +275,7 @@ class EvolutionSettings:
 
     @property
     def parents(self) -> int:
-        return max(2, int(round(self.parent_ratio * self.population)))
+        return max(2, round(self.parent_ratio * self.population))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -327,8 +327,8 @@ class _Evolution:
 
     def children(self, parents: list[Candidate], count: int) -> list[SubnetConfig]:
         s, genomes = self.settings, [Genome.of(p.config) for p in parents]
-        n_mutate = int(round(s.mutation_ratio * count))
-        pick = lambda: genomes[int(self.rng.integers(len(genomes)))]  # noqa: E731
+        n_mutate = round(s.mutation_ratio * count)
+        pick = lambda: genomes[int(self.rng.integers(len(genomes)))]
         out = [self.feasible(lambda: mutate(pick(), self.space, self.rng, s.mutation_probability, self.fixed),
                              "mutation") for _ in range(n_mutate)]
         out += [self.feasible(lambda: crossover(pick(), pick(), self.rng), "crossover")
@@ -377,7 +377,7 @@ def evolve(space: SearchSpace, budget: Budget, fitness: Fitness, settings: Evolu
 
 def _log_entry(generation: int, population: Sequence[Candidate], run: _Evolution) -> dict:
     best = max(population, key=lambda c: c.accuracy)
-    column = lambda f: [f(c.cost) for c in population]  # noqa: E731
+    column = lambda f: [f(c.cost) for c in population]
     return {
         "generation": generation, "best_fitness": best.accuracy,
         "mean_fitness": float(np.mean([c.accuracy for c in population])),

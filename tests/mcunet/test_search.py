@@ -7,13 +7,13 @@ import sys
 
 os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
 
-import numpy as np  # noqa: E402
-import pytest  # noqa: E402
+import numpy as np
+import pytest
 
-import mcunet_tf  # noqa: E402
-from engine.compile import compile_graph  # noqa: E402
-from mcunet_tf.estimator import Estimator, estimate, program_cost, subnet_graph  # noqa: E402
-from mcunet_tf.search import (  # noqa: E402
+import mcunet_tf
+from engine.compile import compile_graph
+from mcunet_tf.estimator import Estimator, estimate, program_cost, subnet_graph
+from mcunet_tf.search import (
     Budget,
     EvolutionSettings,
     Genome,
@@ -24,7 +24,7 @@ from mcunet_tf.search import (  # noqa: E402
     optimise_space,
     search,
 )
-from tests.mcunet.conftest import tiny_space  # noqa: E402
+from tests.mcunet.conftest import tiny_space
 
 BUDGET = Budget(sram_bytes=24 * 1024, flash_bytes=160 * 1024)
 SMALL = EvolutionSettings(population=12, generations=4, seed=3)
