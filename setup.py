@@ -27,6 +27,7 @@ setup(
             "tensorflow-model-optimization==0.8.1",
         ],
         "test": ["pytest", "pytest-xdist", "hypothesis"],
+        "bench": ["scikit-learn"],  # offline digits for bench/tinynas_accuracy.py
     },
     entry_points={
         "console_scripts": [
