@@ -10,7 +10,7 @@ import dataclasses
 import re
 from typing import Optional
 
-from engine import memory, planner, reorder
+from engine import memory, passes, planner, reorder
 from engine.lowering import Call, LowerOptions, UnsupportedOp, lower
 from tflite_bridge.ir import ABSENT, DType, Graph, verify
 
@@ -63,6 +63,7 @@ def compile_graph(graph: Graph, options: CompileOptions = CompileOptions()) -> P
         raise EngineError(f"model name {options.name!r} is not a C identifier")
     verify(graph)
     check_quantized(graph)
+    graph = passes.fuse_pad(graph)
     calls = lower_ops(graph, LowerOptions(inplace=options.inplace, target=options.target))
     if options.reorder:
         order = reorder.best_order(graph, calls, options.planner)

@@ -25,8 +25,8 @@ import dataclasses
 import itertools
 from collections.abc import Callable, Mapping, Sequence
 
+from engine.passes import padding_before
 from tflite_bridge import analysis
-from tflite_bridge.conventions import pad_before_after
 from tflite_bridge.ir import ABSENT, Graph, Op
 
 # Ops whose output pixel (y, x) reads a window of input pixels.
@@ -168,7 +168,7 @@ def _window_pair(graph: Graph, op: Op) -> tuple[Window, Window]:
     stride = (a.stride_h, a.stride_w)
     pair = []
     for axis in (0, 1):
-        pad = pad_before_after(a.padding, inp.shape[1 + axis], kernel[axis], stride[axis], dilation[axis])[0]
+        pad = padding_before(op, axis, inp.shape[1 + axis], kernel[axis], stride[axis], dilation[axis])
         pair.append(Window(kernel[axis], stride[axis], dilation[axis], pad))
     return pair[0], pair[1]
 

@@ -12,9 +12,10 @@ import dataclasses
 import numpy as np
 
 from engine.lowering import ConstArray, TensorArg, UnsupportedOp
+from engine.passes import padding_before
 from engine.quant import activation_range, quantize_multiplier
 from tflite_bridge.attrs import Activation, Padding
-from tflite_bridge.conventions import out_size, pad_before_after
+from tflite_bridge.conventions import out_size
 from tflite_bridge.ir import ABSENT, DType, Graph, Op, Tensor
 
 INT32_MAX = 2**31 - 1
@@ -136,13 +137,18 @@ def geometry(
     dilation: tuple[int, int],
     padding: Padding,
 ) -> tuple[int, int]:
-    """(pad_top, pad_left) by TFLite's rules, after checking the output size."""
+    """(pad_top, pad_left) by TFLite's rules, or the explicit pads of a fused PAD, after checking the output size."""
     pads = []
+    explicit = getattr(op.attrs, "pads", None)
     for axis, name in ((0, "height"), (1, "width")):
-        expect = out_size(padding, in_hw[axis], k_hw[axis], stride[axis], dilation[axis])
+        if explicit is None:
+            expect = out_size(padding, in_hw[axis], k_hw[axis], stride[axis], dilation[axis])
+        else:
+            padded = in_hw[axis] + explicit[2 * axis] + explicit[2 * axis + 1]
+            expect = out_size(Padding.VALID, padded, k_hw[axis], stride[axis], dilation[axis])
         if expect != out_hw[axis]:
             raise UnsupportedOp(f"{op.kind}: output {name} {out_hw[axis]} but {padding.name} padding gives {expect}")
-        pads.append(pad_before_after(padding, in_hw[axis], k_hw[axis], stride[axis], dilation[axis])[0])
+        pads.append(padding_before(op, axis, in_hw[axis], k_hw[axis], stride[axis], dilation[axis]))
     return pads[0], pads[1]
 
 
