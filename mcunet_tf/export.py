@@ -12,8 +12,9 @@ for it must equal the real figures: a difference means the estimator (what the s
 and the converted model disagree, and the export stops rather than ship a model the search never
 costed.
 
-Example:
-    result = export(model, ((x_train, y_train), (x_val, y_val)), "out/",
+Example (`mcunet_tf.export` is both this module and, called, `export()`):
+    import mcunet_tf.export
+    result = mcunet_tf.export(model, ((x_train, y_train), (x_val, y_val)), "out/",
                     budget=Budget(sram_bytes=64 * 1024, flash_bytes=256 * 1024), method="qat", epochs=2)
     result.tflite_path, result.c_dir, result.int8_accuracy
 """
@@ -24,6 +25,8 @@ import dataclasses
 import json
 import os
 import pathlib
+import sys
+import types
 from typing import Protocol
 
 os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
@@ -256,3 +259,17 @@ def export(model_or_config: keras.Model | SubnetConfig, data, out_dir: os.PathLi
                           qat.int8_accuracy(tflite, *val), report.bit_exact, method, cost, predicted)
     (out / f"{name}.json").write_text(json.dumps(result.as_dict(), indent=2, sort_keys=True))
     return result
+
+
+class _CallableModule(types.ModuleType):
+    """Lets `mcunet_tf.export(...)` call `export()`, as `mcunet_tf.search(...)` calls `search()`.
+
+    Importing `mcunet_tf.export` binds this module to the package attribute `export`, which would
+    shadow a function of that name; making the module callable keeps both spellings working.
+    """
+
+    def __call__(self, *args, **kwargs) -> ExportResult:
+        return export(*args, **kwargs)
+
+
+sys.modules[__name__].__class__ = _CallableModule

@@ -149,3 +149,12 @@ def test_zero_weights_keeps_shapes_and_non_weight_constants(qat_result):
             assert after.buffer == bytes(len(before.buffer)) and before.buffer != after.buffer
         else:
             assert after.buffer == before.buffer  # e.g. MEAN's axes
+
+
+def test_the_package_attribute_export_is_callable():
+    import mcunet_tf
+    import mcunet_tf.export
+
+    assert callable(mcunet_tf.export) and mcunet_tf.export.ExportResult is not None
+    with pytest.raises(ValueError, match="method must be one of"):
+        mcunet_tf.export.quantize(None, (np.zeros((1, 4, 4, 1)), np.zeros(1)), "int4", 1)
