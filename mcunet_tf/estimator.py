@@ -21,7 +21,7 @@ arena: every activation, in-place depthwise and ADD, scratch), `weight_bytes` is
     plus the lowering's constant arrays (HWIO-transposed conv filters, folded biases, per-channel
     multipliers and shifts), each rounded up to its 16-byte alignment (TE_ALIGN16);
   - `code_bytes`: Cortex-M4 -O3 .text of each distinct kernel function the model calls
-    (`KERNEL_CODE_BYTES`, measured with arm-none-eabi-gcc by `measure_kernel_code_bytes`), without the
+    (measured once per process with arm-none-eabi-gcc by `kernel_code_tables`), without the
     harness, libc or the generated invoke function.
 
 `Estimator` is the fast path: it lowers each distinct op signature once (on a one-op graph) and
@@ -56,12 +56,6 @@ from tflite_bridge.ir import ABSENT, DType, Graph, Op, Quant, Tensor
 # Cortex-M4, -O3 (engine/target/cortexm.py flags), from `measure_kernel_code_bytes()`:
 # .text bytes of each global kernel function the subnets call, and of the non-inlined static
 # helpers of each kernel source. tests/mcunet/test_estimator.py re-measures both with the toolchain.
-KERNEL_CODE_BYTES: dict[str, int] = {
-    "te_conv1x1_s8": 1644, "te_conv2d_s8": 3216, "te_depthwise_s8": 3044, "te_depthwise_inplace_s8": 756,
-    "te_add_s8": 716, "te_reduce_requant_s8": 1116, "te_fc_s8": 924,
-}
-HELPER_CODE_BYTES: dict[str, int] = {"te_conv": 0, "te_depthwise": 0, "te_elementwise": 0, "te_reduce": 0}
-
 _ALIGN = 16
 _CTYPE_BYTES = {"int8_t": 1, "uint8_t": 1, "int16_t": 2, "int32_t": 4}
 # Converter op versions for these int8 ops (TF 2.21).
@@ -211,12 +205,22 @@ def _call_constants(graph: Graph, call: Call) -> tuple[int, frozenset[int]]:
 def code_bytes(calls: Iterable[Call]) -> int:
     """Cortex-M4 .text of the distinct kernel functions called, plus their sources' static helpers.
 
-    Functions missing from `KERNEL_CODE_BYTES` count 0 (the subnets' kernels are all listed).
+    Sizes come from compiling the kernels as they are now (`kernel_code_tables`), so the figure
+    follows every kernel change.
     """
     calls = [c for c in calls if c is not None]
-    functions = {c.function for c in calls}
+    functions, helpers = kernel_code_tables()
+    missing = {c.function for c in calls} - set(functions)
+    if missing:
+        raise ValueError(f"no Cortex-M4 code size for kernel(s) {sorted(missing)}")
     sources = {s for c in calls for s in c.sources}
-    return sum(KERNEL_CODE_BYTES.get(f, 0) for f in functions) + sum(HELPER_CODE_BYTES.get(s, 0) for s in sources)
+    return sum(functions[f] for f in {c.function for c in calls}) + sum(helpers.get(s, 0) for s in sources)
+
+
+@functools.lru_cache(maxsize=None)
+def kernel_code_tables(target: str = "cortex-m4") -> tuple[dict[str, int], dict[str, int]]:
+    """`measure_kernel_code_bytes`, once per process (about a second of compiling)."""
+    return measure_kernel_code_bytes(target)
 
 
 def measure_kernel_code_bytes(target: str = "cortex-m4") -> tuple[dict[str, int], dict[str, int]]:
