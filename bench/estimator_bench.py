@@ -81,10 +81,12 @@ def measure(space: SearchSpace, budget: Budget, candidates: int) -> dict:
 def table(space: str, row: dict) -> str:
     lines = [f"space {space}: {row['candidates']} candidates per row (median per candidate)",
              f"  estimator, cold caches   {row['estimator_cold_ms']:>9.3f} ms",
-             f"  estimator, warmer caches {row['estimator_warm_ms']:>9.3f} ms   (second {row['candidates']} candidates)",
-             f"  estimator, steady state  {row['estimator_steady_ms']:>9.3f} ms   (every op signature lowered)",
-             f"  compile_graph reference  {row['compile_graph_ms']:>9.3f} ms   ({row['speedup_steady']}x the steady state)",
-             f"  fast path == compile_graph on {row['equality_checked']} subnets: {row['fast_path_equals_compile_graph']}",
+             f"  estimator, warmer caches {row['estimator_warm_ms']:>9.3f} ms (second {row['candidates']} candidates)",
+             f"  estimator, steady state  {row['estimator_steady_ms']:>9.3f} ms (every op signature lowered)",
+             f"  compile_graph reference  {row['compile_graph_ms']:>9.3f} ms "
+             f"({row['speedup_steady']}x the steady state)",
+             f"  fast path == compile_graph on {row['equality_checked']} subnets: "
+             f"{row['fast_path_equals_compile_graph']}",
              (f"  evolution: {row['search_candidates']} candidates (evaluated + rejected) in {row['search_seconds']} s"
               f" = {row['search_candidates_per_s']} candidates/s")]
     return "\n".join(lines)

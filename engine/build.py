@@ -33,7 +33,7 @@ def compiler() -> str:
 def _run(cmd: list[str], what: str) -> None:
     proc = subprocess.run(cmd, capture_output=True, text=True)
     if proc.returncode != 0:
-        lines = [l for l in proc.stderr.splitlines() if "error" in l or "warning" in l] or proc.stderr.splitlines()
+        lines = [ln for ln in proc.stderr.splitlines() if "error" in ln or "warning" in ln] or proc.stderr.splitlines()
         raise BuildError(f"{what} failed: " + " | ".join(lines[:5]))
 
 

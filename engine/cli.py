@@ -75,12 +75,13 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _options(args) -> CompileOptions:
+    from engine.patch import PatchOptions
     from engine.verify import default_name
 
-    from engine.patch import PatchOptions
-
     name = args.name or default_name(args.model)
-    patch = PatchOptions(max_extra_macs=args.max_extra_macs, input_in_arena=args.patch_input_in_arena) if args.patch else None
+    patch = None
+    if args.patch:
+        patch = PatchOptions(max_extra_macs=args.max_extra_macs, input_in_arena=args.patch_input_in_arena)
     return CompileOptions(name=name, inplace=not args.no_inplace, target=args.target, patch=patch,
                           reorder=args.reorder)
 

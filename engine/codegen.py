@@ -182,7 +182,8 @@ def _io_functions(w: CWriter, program: Program, kinds=("input", "output")) -> No
             continue
         offsets = [program.tensor_offset(t) for t in ids]
         sizes = [g.tensors[t].nbytes for t in ids]
-        w.line(f"static const size_t te_{kind}_offsets[{max(len(ids), 1)}] = {{{', '.join(map(str, offsets)) or '0'}}};")
+        offsets_text = ", ".join(map(str, offsets)) or "0"
+        w.line(f"static const size_t te_{kind}_offsets[{max(len(ids), 1)}] = {{{offsets_text}}};")
         w.line(f"static const size_t te_{kind}_sizes[{max(len(ids), 1)}] = {{{', '.join(map(str, sizes)) or '0'}}};")
         qual = "" if kind == "input" else "const "
         with w.block(f"{qual}void *{name}_{kind}(int index)"):

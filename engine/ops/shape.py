@@ -116,7 +116,8 @@ def lower_concatenation(graph: Graph, op: Op, options: LowerOptions) -> Call:
     for t in xs:
         if per_tensor(op, t) != out_q:
             raise UnsupportedOp(
-                f"CONCATENATION: input {t.id} quantisation {per_tensor(op, t)} differs from output {out_q}; TFLM requires equal"
+                f"CONCATENATION: input {t.id} quantisation {per_tensor(op, t)} differs from output {out_q}; "
+                "TFLM requires equal"
             )
     outer = math.prod(y.shape[:axis])
     args: tuple = (TensorArg(y.id), outer, math.prod(y.shape[axis:]), len(xs))

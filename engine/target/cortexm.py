@@ -159,7 +159,7 @@ def _run(cmd: list[str], what: str, cwd: os.PathLike | None = None) -> str:
     proc = subprocess.run(cmd, capture_output=True, text=True, cwd=cwd, check=False)
     if proc.returncode != 0:
         text = proc.stderr or proc.stdout
-        lines = [l for l in text.splitlines() if "error" in l or "warning" in l] or text.splitlines()
+        lines = [ln for ln in text.splitlines() if "error" in ln or "warning" in ln] or text.splitlines()
         raise BuildError(f"{what} failed: " + " | ".join(lines[:5]))
     return proc.stdout
 

@@ -18,9 +18,9 @@ import pytest
 from engine.compile import compile_graph
 from mcunet_tf.config import SearchSpace
 from mcunet_tf.estimator import (
-    kernel_code_tables,
     Estimator,
     estimate,
+    kernel_code_tables,
     measure_kernel_code_bytes,
     program_cost,
     subnet_graph,
