@@ -97,6 +97,18 @@ def _operands(graph: Graph, op: Op) -> tuple[Tensor, Tensor, Tensor]:
     return a, b, y
 
 
+def _binary(graph: Graph, op: Op):
+    """Operands, their (scale, zero point)s and the kernel's leading arguments.
+
+    Every binary kernel starts with (a, b, y, broadcast descriptor).
+    """
+    a, b, y = _operands(graph, op)
+    quants = tuple(per_tensor(op, t) for t in (a, b, y))
+    bcast = broadcast_descriptor(a.shape, b.shape, y.shape)
+    head = (TensorArg(a.id), TensorArg(b.id), TensorArg(y.id), ConstArray("int32_t", bcast))
+    return a, b, y, quants, head
+
+
 def _add_sub_multipliers(
     kind: str, s1: np.float32, s2: np.float32, s_out: np.float32
 ) -> list[tuple[int, int]]:
@@ -123,22 +135,10 @@ def _add_sub_multipliers(
 
 @lowering("ADD", "SUB")
 def lower_add_sub(graph: Graph, op: Op, options: LowerOptions) -> Call:
-    a, b, y = _operands(graph, op)
-    (s1, z1), (s2, z2), (so, zo) = (
-        per_tensor(op, a),
-        per_tensor(op, b),
-        per_tensor(op, y),
-    )
+    a, b, y, ((s1, z1), (s2, z2), (so, zo)), args = _binary(graph, op)
     (m1, sh1), (m2, sh2), (mo, sho) = _add_sub_multipliers(op.kind, s1, s2, so)
     act_min, act_max = activation_range(
         op.attrs.fused_activation_function, float(so), zo, DType.INT8
-    )
-    bcast = broadcast_descriptor(a.shape, b.shape, y.shape)
-    args = (
-        TensorArg(a.id),
-        TensorArg(b.id),
-        TensorArg(y.id),
-        ConstArray("int32_t", bcast),
     )
     if y.num_elements >= ADD_LUT_MIN_ELEMENTS:
         table1 = scaled_input_table(z1, m1, sh1)
@@ -174,22 +174,10 @@ def scaled_input_table(
 
 @lowering("MUL")
 def lower_mul(graph: Graph, op: Op, options: LowerOptions) -> Call:
-    a, b, y = _operands(graph, op)
-    (s1, z1), (s2, z2), (so, zo) = (
-        per_tensor(op, a),
-        per_tensor(op, b),
-        per_tensor(op, y),
-    )
+    a, b, y, ((s1, z1), (s2, z2), (so, zo)), args = _binary(graph, op)
     mult, shift = quantize_multiplier(float(s1) * float(s2) / float(so))
     act_min, act_max = activation_range(
         op.attrs.fused_activation_function, float(so), zo, DType.INT8
-    )
-    bcast = broadcast_descriptor(a.shape, b.shape, y.shape)
-    args = (
-        TensorArg(a.id),
-        TensorArg(b.id),
-        TensorArg(y.id),
-        ConstArray("int32_t", bcast),
     )
     args += (-z1, -z2, mult, shift, zo, act_min, act_max)
     return _call("te_mul_s8", a, b, y, args, options)
@@ -216,14 +204,7 @@ def _call(
 @lowering("MAXIMUM", "MINIMUM")
 def lower_maximum_minimum(graph: Graph, op: Op, options: LowerOptions) -> Call:
     """Raw int8 max / min: TFLM compares quantised values without rescaling."""
-    a, b, y = _operands(graph, op)
-    bcast = broadcast_descriptor(a.shape, b.shape, y.shape)
-    args = (
-        TensorArg(a.id),
-        TensorArg(b.id),
-        TensorArg(y.id),
-        ConstArray("int32_t", bcast),
-    )
+    a, b, y, _, args = _binary(graph, op)
     return _call(
         "te_maximum_s8" if op.kind == "MAXIMUM" else "te_minimum_s8",
         a,
@@ -237,21 +218,9 @@ def lower_maximum_minimum(graph: Graph, op: Op, options: LowerOptions) -> Call:
 @lowering("PRELU")
 def lower_prelu(graph: Graph, op: Op, options: LowerOptions) -> Call:
     """PRELU with a broadcast alpha; multipliers in double, as CalculatePreluParams."""
-    x, alpha, y = _operands(graph, op)
-    (sx, zx), (sa, za), (so, zo) = (
-        per_tensor(op, x),
-        per_tensor(op, alpha),
-        per_tensor(op, y),
-    )
+    x, alpha, y, ((sx, zx), (sa, za), (so, zo)), args = _binary(graph, op)
     m1, sh1 = quantize_multiplier(float(sx) / float(so))
     m2, sh2 = quantize_multiplier(float(sx) * float(sa) / float(so))
-    bcast = broadcast_descriptor(x.shape, alpha.shape, y.shape)
-    args = (
-        TensorArg(x.id),
-        TensorArg(alpha.id),
-        TensorArg(y.id),
-        ConstArray("int32_t", bcast),
-    )
     args += (-zx, -za, m1, sh1, m2, sh2, zo)
     return _call("te_prelu_s8", x, alpha, y, args, options)
 
@@ -263,12 +232,7 @@ SQUARED_DIFFERENCE_LEFT_SHIFT = 7  # TFLM: 255^2 * 2^(2*7) still fits int32
 def lower_squared_difference(graph: Graph, op: Op, options: LowerOptions) -> Call:
     """SQUARED_DIFFERENCE as TFLM's PrepareQuantized: input multipliers in double,
     the output's denominator 2^14 * s_out formed in float32."""
-    a, b, y = _operands(graph, op)
-    (s1, z1), (s2, z2), (so, zo) = (
-        per_tensor(op, a),
-        per_tensor(op, b),
-        per_tensor(op, y),
-    )
+    a, b, y, ((s1, z1), (s2, z2), (so, zo)), args = _binary(graph, op)
     twice_max = 2.0 * float(max(s1, s2))
     try:
         m1, sh1 = quantize_multiplier_smaller_than_one(float(s1) / twice_max)
@@ -277,12 +241,5 @@ def lower_squared_difference(graph: Graph, op: Op, options: LowerOptions) -> Cal
         raise UnsupportedOp(f"SQUARED_DIFFERENCE: {e}") from e
     denominator = float(np.float32(1 << (2 * SQUARED_DIFFERENCE_LEFT_SHIFT)) * so)
     mo, sho = quantize_multiplier(twice_max * twice_max / denominator)
-    bcast = broadcast_descriptor(a.shape, b.shape, y.shape)
-    args = (
-        TensorArg(a.id),
-        TensorArg(b.id),
-        TensorArg(y.id),
-        ConstArray("int32_t", bcast),
-    )
     args += (-z1, m1, sh1, -z2, m2, sh2, SQUARED_DIFFERENCE_LEFT_SHIFT, mo, sho, zo)
     return _call("te_squared_difference_s8", a, b, y, args, options)
