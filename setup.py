@@ -26,13 +26,15 @@ setup(
             "tf-keras==2.21.0",
             "tensorflow-model-optimization==0.8.1",
         ],
-        "test": ["pytest", "pytest-xdist", "hypothesis"],
+        "test": ["pytest", "pytest-xdist", "hypothesis", "nbclient", "nbformat", "ipykernel"],
         "bench": ["scikit-learn"],  # offline digits for bench/tinynas_accuracy.py
     },
     entry_points={
         "console_scripts": [
             "tflite-bridge=tflite_bridge.cli:run",
             "tinyengine=engine.cli:run",
+            "mcunet-kws=mcunet_tf.apps.kws:run",
+            "mcunet-vww=mcunet_tf.apps.vww:run",
         ]
     },
 )
