@@ -43,7 +43,7 @@ from mcunet_tf.config import SubnetConfig  # noqa: E402
 from mcunet_tf.estimator import Cost, estimate, program_cost  # noqa: E402
 from mcunet_tf.supernet import Supernet, build_subnet, extract, recalibrate_bn  # noqa: E402
 from tflite_bridge import read  # noqa: E402
-from tflite_bridge.ir import ABSENT, Graph  # noqa: E402
+from tflite_bridge.ir import ABSENT, Graph, Quant, Tensor  # noqa: E402
 
 METHODS = ("qat", "ptq")
 Split = tuple[np.ndarray, np.ndarray]  # (float32 images NHWC, int labels)
@@ -117,24 +117,25 @@ def check_budget(cost: Cost, budget: BudgetLike | None, what: str = "model") -> 
                           f"code {cost.code_bytes:,} B)")
 
 
-def check_estimate(cost: Cost, structural: Cost, predicted: Cost | None, what: str = "model") -> None:
+def check_estimate(cost: Cost, estimated: Cost, predicted: Cost | None, what: str = "model") -> None:
     """Raises EstimateMismatch when the converted model's figures moved from the prediction (None: skip).
 
-    `structural` is the converted graph's cost with its filters and biases zeroed, which is what the
-    estimator costs (shapes only): its SRAM and Flash must equal the prediction exactly, or the
-    converter built a different graph than the estimator assumed. The real SRAM must equal it too
-    (the plan depends on shapes only). The real Flash may be lower, never higher: the engine folds
-    the input zero point into a per-channel bias array only where that cannot overflow int32, which
-    depends on the trained values (e.g. the huge int32 biases of a channel whose filter scale is
-    tiny); each refused fold saves that array. Weight bytes are not compared: the converter may share
-    one buffer between equal constant tensors, which `weight_bytes` counts once.
+    `estimated` is the cost of `as_estimated(graph)`: the converted graph as the estimator models it
+    (shapes only): its SRAM and Flash must equal the prediction exactly, or the converter built a
+    different graph than the estimator assumed. The real SRAM must equal it too (the plan depends on
+    shapes only). The real Flash may be lower, never higher: a per-tensor filter (tfmot QAT's
+    Dense) needs one requantisation multiplier and shift instead of one per channel, and the engine
+    folds the input zero point into a per-channel bias array only where that cannot overflow int32,
+    which depends on the trained values (e.g. the huge int32 bias of a channel whose filter scale is
+    tiny). Weight bytes are not compared: the converter may share one buffer between equal constant
+    tensors, which `weight_bytes` counts once.
     """
     if predicted is None:
         return
     moved = [f"{name} {real:,} B, estimator predicted {guess:,} B ({real - guess:+,} B)"
              for name, real, guess in (("SRAM", cost.sram_bytes, predicted.sram_bytes),
-                                       ("structural SRAM", structural.sram_bytes, predicted.sram_bytes),
-                                       ("structural Flash", structural.flash_bytes, predicted.flash_bytes))
+                                       ("structural SRAM", estimated.sram_bytes, predicted.sram_bytes),
+                                       ("structural Flash", estimated.flash_bytes, predicted.flash_bytes))
              if real != guess]
     if cost.flash_bytes > predicted.flash_bytes:
         moved.append(f"Flash {cost.flash_bytes:,} B above the estimator's {predicted.flash_bytes:,} B")
@@ -143,15 +144,38 @@ def check_estimate(cost: Cost, structural: Cost, predicted: Cost | None, what: s
                                + "; ".join(moved))
 
 
-_WEIGHTED = frozenset({"CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED"})
+# Conv-like ops and the quantised dimension of their filters, as the estimator builds them.
+_FILTER_AXIS = {"CONV_2D": 0, "DEPTHWISE_CONV_2D": 3, "FULLY_CONNECTED": 0}
 
 
-def zero_weights(graph: Graph) -> Graph:
-    """`graph` with the constant filters and biases of its conv-like ops set to zeros (shapes kept)."""
-    weights = {t for op in graph.ops if op.kind in _WEIGHTED for t in op.inputs[1:] if t != ABSENT}
-    tensors = tuple(dataclasses.replace(t, buffer=bytes(len(t.buffer)))
-                    if t.id in weights and t.buffer is not None else t for t in graph.tensors)
-    return dataclasses.replace(graph, tensors=tensors)
+def as_estimated(graph: Graph) -> Graph:
+    """`graph` as the estimator models it: conv-like filters and biases zeroed, filters per-channel.
+
+    Shapes, op kinds, attributes and activation quantisation are kept; only what the estimator
+    cannot know (trained values) or fixes by assumption (per-channel filters) is replaced.
+    """
+    replace: dict[int, Tensor] = {}
+    for op in graph.ops:
+        if op.kind not in _FILTER_AXIS:
+            continue
+        filt = graph.tensors[op.inputs[1]]
+        axis = _FILTER_AXIS[op.kind]
+        replace[filt.id] = _zeroed(filt, _per_channel(filt.quant, filt.shape[axis], axis))
+        if len(op.inputs) > 2 and op.inputs[2] != ABSENT:
+            bias = graph.tensors[op.inputs[2]]
+            replace[bias.id] = _zeroed(bias, _per_channel(bias.quant, bias.shape[0], 0))
+    return dataclasses.replace(graph, tensors=tuple(replace.get(t.id, t) for t in graph.tensors))
+
+
+def _per_channel(quant: Quant | None, channels: int, axis: int) -> Quant | None:
+    if quant is None or quant.axis is not None:
+        return quant
+    return Quant(quant.scale * channels, quant.zero_point * channels, axis)
+
+
+def _zeroed(tensor: Tensor, quant: Quant | None) -> Tensor:
+    buffer = None if tensor.buffer is None else bytes(len(tensor.buffer))
+    return dataclasses.replace(tensor, buffer=buffer, quant=quant)
 
 
 def _check_data(data) -> tuple[Split, Split]:
@@ -196,11 +220,11 @@ def quantize(model: keras.Model, train: Split, method: str, epochs: int, batch_s
 
 
 def engine_cost(tflite: bytes, name: str) -> tuple[Program, Cost, Cost]:
-    """(the engine's program for the .tflite, its cost, the cost of its structure: `zero_weights`)."""
+    """(the engine's program for the .tflite, its cost, the cost of `as_estimated` of its graph)."""
     graph = read(tflite)
     program = compile_graph(graph, CompileOptions(name=name))
-    structural = program_cost(compile_graph(zero_weights(graph), CompileOptions(name=name)))
-    return program, program_cost(program), structural
+    estimated = program_cost(compile_graph(as_estimated(graph), CompileOptions(name=name)))
+    return program, program_cost(program), estimated
 
 
 def verify_on(tflite: bytes, images: np.ndarray, samples: int) -> VerifyReport:
@@ -247,10 +271,10 @@ def export(model_or_config: keras.Model | SubnetConfig, data, out_dir: os.PathLi
     out.mkdir(parents=True, exist_ok=True)
     tflite_path = out / f"{name}.tflite"
     tflite_path.write_bytes(tflite)
-    program, cost, structural = engine_cost(tflite, name)
+    program, cost, estimated = engine_cost(tflite, name)
     what = f"{tflite_path} ({method})"
     check_budget(cost, budget, what)
-    check_estimate(cost, structural, predicted, what)
+    check_estimate(cost, estimated, predicted, what)
     report = verify_on(tflite, val[0], verify_samples)
     if not report.bit_exact:
         raise ExportError(f"{what}: the generated C differs from TFLM: {first_lines(report)}")

@@ -70,8 +70,13 @@ def fit(model: keras.Model, images: np.ndarray, labels: np.ndarray, epochs: int,
 
 
 def quantize_aware(model: keras.Model) -> keras.Model:
-    """A tfmot QAT copy of `model` (default 8-bit scheme: per-channel weights, BN folded into convs).
+    """A tfmot QAT copy of `model` (default 8-bit scheme: per-channel conv weights, BN folded into
+    convs, per-tensor activations, per-tensor Dense weights).
 
+    Dense stays per-tensor: a per-axis Dense kernel quantizer (tfmot LastValueQuantizer per_axis)
+    makes the TF 2.21 converter fail ("'tfl.transpose' op has mismatched quantized axes"). So a QAT
+    classifier has one requantisation multiplier where post-training quantisation has one per
+    class; `export.as_estimated` accounts for that when comparing with the estimator.
     The copy starts from `model`'s weights; fake-quant ranges are learned during `fit`.
     """
     import tensorflow_model_optimization as tfmot

@@ -18,14 +18,14 @@ from engine.verify import verify_model  # noqa: E402
 from mcunet_tf import qat  # noqa: E402
 from mcunet_tf.config import SearchSpace  # noqa: E402
 from mcunet_tf.data import synthetic_images  # noqa: E402
-from mcunet_tf.estimator import Cost, estimate  # noqa: E402
+from mcunet_tf.estimator import Cost, estimate, program_cost  # noqa: E402
 from mcunet_tf.export import (  # noqa: E402
     BudgetError,
     EstimateMismatch,
+    as_estimated,
     check_budget,
     check_estimate,
     export,
-    zero_weights,
 )
 from tflite_bridge import DType, read  # noqa: E402
 
@@ -38,7 +38,7 @@ class Budget:
 
 def micro_space() -> SearchSpace:
     return SearchSpace(kernel_choices=(3, 5), expand_choices=(2, 3), depth_choices=(1, 2),
-                       width_choices=(0.25, 0.5), resolution_choices=(16, 24), num_classes=3,
+                       width_choices=(0.25, 0.5), resolution_choices=(16, 24), num_classes=10,
                        stage_channels=(16, 24), stage_strides=(2, 2))
 
 
@@ -51,7 +51,7 @@ def micro_config():
 @pytest.fixture(scope="module")
 def data():
     # Inputs at 20x20: export resizes them to the subnet's 16x16.
-    x, y = synthetic_images(96, 20, 3, seed=1)
+    x, y = synthetic_images(96, 20, 10, seed=1)
     return (x[:64], y[:64]), (x[64:], y[64:])
 
 
@@ -79,7 +79,10 @@ def test_qat_export_figures_are_the_engines_and_the_estimators(qat_result):
     assert qat_result.sram_bytes == program.arena_bytes
     assert qat_result.cost.weight_bytes == program.weight_bytes
     predicted = estimate(micro_config())
-    assert (qat_result.sram_bytes, qat_result.flash_bytes) == (predicted.sram_bytes, predicted.flash_bytes)
+    assert qat_result.sram_bytes == predicted.sram_bytes and qat_result.predicted == predicted
+    # The QAT classifier is per-tensor: one multiplier and one shift (16 B each, aligned) instead of
+    # ten (48 B each), 64 B below the estimate (which assumes per-channel, as PTQ gives).
+    assert qat_result.flash_bytes == predicted.flash_bytes - 64
     assert qat_result.flash_bytes == qat_result.cost.const_bytes + qat_result.cost.code_bytes
     assert qat_result.cost.const_bytes >= program.weight_bytes > 0
 
@@ -138,17 +141,26 @@ def test_check_estimate_fails_when_a_figure_moved():
         check_estimate(_cost(1024, 528), predicted, predicted)
 
 
-def test_zero_weights_keeps_shapes_and_non_weight_constants(qat_result):
+def test_as_estimated_zeroes_weights_and_makes_filters_per_channel(qat_result):
     graph = read(qat_result.tflite_path.read_bytes())
-    zeroed = zero_weights(graph)
+    fc = next(op for op in graph.ops if op.kind == "FULLY_CONNECTED")
+    assert graph.tensors[fc.inputs[1]].quant.axis is None  # tfmot QAT: per-tensor Dense weights
+    estimated = as_estimated(graph)
     weighted = {t for op in graph.ops if op.kind in ("CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED")
                 for t in op.inputs[1:]}
-    for before, after in zip(graph.tensors, zeroed.tensors, strict=True):
-        assert (before.shape, before.dtype, before.quant) == (after.shape, after.dtype, after.quant)
+    for before, after in zip(graph.tensors, estimated.tensors, strict=True):
+        assert (before.shape, before.dtype) == (after.shape, after.dtype)
         if before.id in weighted:
             assert after.buffer == bytes(len(before.buffer)) and before.buffer != after.buffer
+            assert after.quant.axis is not None and len(after.quant.scale) == after.shape[after.quant.axis]
         else:
-            assert after.buffer == before.buffer  # e.g. MEAN's axes
+            assert (after.buffer, after.quant) == (before.buffer, before.quant)  # e.g. MEAN's axes
+    filt = estimated.tensors[fc.inputs[1]]
+    assert filt.quant.axis == 0 and len(filt.quant.scale) == 10
+    # Exactly the estimator's graph, while the real classifier needs less Flash (one multiplier).
+    program = compile_graph(estimated)
+    assert program_cost(program) == estimate(micro_config())
+    assert qat_result.flash_bytes < qat_result.predicted.flash_bytes
 
 
 def test_the_package_attribute_export_is_callable():
