@@ -59,16 +59,23 @@ static inline void te_mac_depth_s8(int32_t *acc, const int8_t *x, const int8_t *
   }
 }
 
-/* te_requantize for multiplier >= 0, which every conv-like multiplier is:
- * the one saturating case of the doubling high multiply (both operands
- * INT32_MIN) cannot occur, so this is the same arithmetic without its test. */
+/* te_requantize for multiplier >= 0 (every conv-like multiplier is), in
+ * fewer, branch-free steps with the same result:
+ * - the doubling high multiply, (ab + nudge) / 2^31 truncated with a nudge of
+ *   +2^30 or 1 - 2^30 by sign, rounds ab / 2^31 half up, so it is
+ *   floor((ab + 2^30) / 2^31): one add and an arithmetic shift. Its one
+ *   saturating case (both operands INT32_MIN) needs a negative multiplier.
+ * - RoundingDivideByPOT(h, e) (ties away from zero) is
+ *   floor((2h + 2^e - [h < 0]) / 2^(e + 1)): for e >= 1 the numerator is odd
+ *   when h < 0, so this equals floor((h + 2^(e-1) - [h < 0]) / 2^e), which
+ *   rounds a negative h up only past the half; for e == 0 it gives h.
+ * Both in int64, so no add can overflow; the results fit in int32. */
 static inline int32_t te_requantize_nonneg(int32_t x, int32_t multiplier, int shift) {
   const int left_shift = shift > 0 ? shift : 0;
-  const int right_shift = shift > 0 ? 0 : -shift;
+  const int right_shift = left_shift - shift;
   const int64_t ab = (int64_t)(int32_t)((uint32_t)x << left_shift) * multiplier;
-  const int64_t nudge = ab >= 0 ? (1ll << 30) : (1 - (1ll << 30));
-  /* C division truncates toward zero, as gemmlowp's does. */
-  return te_rounding_divide_by_pot((int32_t)((ab + nudge) / (1ll << 31)), right_shift);
+  const int64_t high = (ab + (1ll << 30)) >> 31;
+  return (int32_t)((2 * high + (1ll << right_shift) - (high < 0)) >> (right_shift + 1));
 }
 
 /* The int8 output of an int32 accumulator: TFLM's requantisation, output
