@@ -1,170 +1,332 @@
-/* int8 depthwise convolutions for Cortex-M4/M7 (DSP); see te_depthwise_dsp.h. */
+/* int8 depthwise convolutions for Cortex-M4/M7 (DSP); see te_depthwise_dsp.h.
+ *
+ * Both entry points walk one group of 4 channels over every output pixel
+ * (the in-place variant must, and the constants of a group then stay in one
+ * place). Per output row the taps inside the input are found once; pixels
+ * whose whole window lies inside the input take the interior path, the
+ * others the border path, which adds the input offset tap by tap and skips
+ * the taps outside.
+ *
+ * The interior 3x3 path (most of the work in MobileNet-style models) is one
+ * block of inline assembly per pixel: GCC 12 spills the accumulators and
+ * pointers of the C form around every tap and requantisation, which more
+ * than doubled its instruction count. The block is the C path's arithmetic
+ * instruction for instruction (TE_DSP_NO_ASM selects the C path instead).
+ */
 #include "te_depthwise_dsp.h"
 
 #include "te_dsp.h"
 #include "te_window.h"
 
+#define TE_DW_BIAS_IN 0 /* word offsets in a group's block (te_depthwise_dsp.h) */
+#define TE_DW_BIAS 4
+#define TE_DW_MRE 8
+#define TE_DW_TAPS 20
+
 /* One call's constants. */
 typedef struct {
   const int8_t *input;
-  const int16_t *filter;
-  const int32_t *params;
+  const int32_t *blocks;
   int in_h, in_w, channels, k_h, k_w, stride_h, stride_w, dilation_h, dilation_w, pad_top, pad_left;
   int32_t input_offset, output_offset, act_min, act_max;
-  int mode; /* te_dsp_mode */
-  /* Derived once per call rather than per group. */
-  int row_step, col_step, group_taps; /* input bytes between taps; int16 per group's filter */
-  uint32_t offset2;                  /* input offset in both int16 lanes */
+  int wide, out_h, out_w;
 } te_dw_dsp;
 
-static te_dw_dsp te_dw_make(te_dw_dsp d) {
-  d.row_step = d.dilation_h * d.in_w * d.channels;
-  d.col_step = d.dilation_w * d.channels;
-  d.group_taps = d.k_h * d.k_w * 4;
-  d.offset2 = ((uint32_t)d.input_offset & 0xFFFFu) * 0x10001u;
-  return d;
+/* The int8 output of accumulator `acc` (2 * acc unless wide). */
+static inline __attribute__((always_inline)) int8_t te_dw_output(const te_dw_dsp *d, int32_t acc, const int32_t *mre) {
+  const int32_t q = d->wide ? te_dsp_requant_wide3(acc, mre) : te_dsp_requant2(acc, mre);
+  int32_t r = __ssat(q + d->output_offset, 8);
+  r = r < d->act_min ? d->act_min : r;
+  return (int8_t)(r > d->act_max ? d->act_max : r);
 }
 
-/* Output pixel (oy, ox)'s receptive field: tap (0, 0)'s input pixel and the
- * taps [ky0, ky1) x [kx0, kx1) inside the input. */
-typedef struct {
-  const int8_t *x;
-  int ky0, ky1, kx0, kx1;
-} te_dw_field;
-
-static te_dw_field te_dw_field_at(const te_dw_dsp *d, int oy, int ox) {
-  te_dw_field f;
-  const int iy0 = oy * d->stride_h - d->pad_top, ix0 = ox * d->stride_w - d->pad_left;
-  te_tap_range(iy0, d->in_h, d->k_h, d->dilation_h, &f.ky0, &f.ky1);
-  te_tap_range(ix0, d->in_w, d->k_w, d->dilation_w, &f.kx0, &f.kx1);
-  f.x = d->input + (iy0 * d->in_w + ix0) * d->channels;
-  return f;
-}
-
-/* acc[0..3] += (x + offset) * w over the taps [ky0, ky1) x [kx0, kx1) of the
- * 4 channels at x (x at tap (0, 0)). Inlined with constant bounds for whole
- * 3x3/5x5/7x7 windows, so those unroll into straight-line code. */
-static inline __attribute__((always_inline)) void te_dw_taps4(const int8_t *x, const int16_t *w, int ky0, int ky1,
-                                                              int kx0, int kx1, int k_w, int row_step, int col_step,
-                                                              uint32_t offset2, int32_t *acc) {
-  int32_t a0 = acc[0], a1 = acc[1], a2 = acc[2], a3 = acc[3];
+/* The 4 outputs of a group at one pixel from the bias and the taps
+ * [ky0, ky1) x [kx0, kx1) inside the input; x is tap (0, 0)'s input for the
+ * group (it may lie outside the input: only inside taps are read), taps
+ * row_step and col_step bytes apart. */
+static void te_dw_group_c(const te_dw_dsp *d, const int32_t *blk, const int8_t *x, int row_step, int col_step,
+                          int ky0, int ky1, int kx0, int kx1, int8_t *out) {
+  const uint32_t offset2 = ((uint32_t)d->input_offset & 0xFFFFu) * 0x10001u;
+  int32_t a0 = blk[TE_DW_BIAS], a1 = blk[TE_DW_BIAS + 1], a2 = blk[TE_DW_BIAS + 2], a3 = blk[TE_DW_BIAS + 3];
   for (int ky = ky0; ky < ky1; ++ky) {
     const int8_t *xr = x + ky * row_step;
-    const int16_t *wr = w + ky * k_w * 4;
+    const int32_t *w = blk + TE_DW_TAPS + 2 * ky * d->k_w;
     for (int kx = kx0; kx < kx1; ++kx) {
       const uint32_t v = te_dsp_load32(xr + kx * col_step);
-      const uint64_t ww = te_dsp_load64(wr + kx * 4);
       const int32_t x02 = (int32_t)__sxtab16(offset2, v), x13 = te_dsp_odd_add(offset2, v);
-      const int32_t w02 = (int32_t)ww, w13 = (int32_t)(ww >> 32);
+      a0 = __smlabb(x02, w[2 * kx], a0);
+      a2 = __smlatt(x02, w[2 * kx], a2);
+      a1 = __smlabb(x13, w[2 * kx + 1], a1);
+      a3 = __smlatt(x13, w[2 * kx + 1], a3);
+    }
+  }
+  out[0] = te_dw_output(d, a0, blk + TE_DW_MRE);
+  out[1] = te_dw_output(d, a1, blk + TE_DW_MRE + 3);
+  out[2] = te_dw_output(d, a2, blk + TE_DW_MRE + 6);
+  out[3] = te_dw_output(d, a3, blk + TE_DW_MRE + 9);
+}
+
+#if !defined(TE_DSP_NO_ASM)
+/* One tap of the interior 3x3 block: r4 = the input word at ADDR, r6/r12 =
+ * the tap's weight pairs (word W of the block), then
+ * acc(c0, c2) += (x0, x2) * (w0, w2) and acc(c1, c3) += (x1, x3) * (w1, w3). */
+#define TE_DW_TAP(ADDR, W)                     \
+  "ldr r4, " ADDR "\n\t"                       \
+  "ldrd r6, r12, [%[b], #(" #W ") * 4]\n\t"      \
+  "sxtb16 r5, r4\n\t"                          \
+  "sxtb16 r4, r4, ror #8\n\t"                  \
+  "smlabb r0, r5, r6, r0\n\t"                  \
+  "smlatt r2, r5, r6, r2\n\t"                  \
+  "smlabb r1, r4, r12, r1\n\t"                 \
+  "smlatt r3, r4, r12, r3\n\t"
+#define TE_DW_ROW(W)                           \
+  TE_DW_TAP("[%[x]]", W)                       \
+  TE_DW_TAP("[%[x], %[cs]]", W + 2)            \
+  TE_DW_TAP("[%[x], %[cs], lsl #1]", W + 4)
+/* Output byte J from accumulator rJ: te_dsp_requant2 with the output offset
+ * folded into the addend, then SSAT (the activation range is all of int8);
+ * lr walks the (multiplier, addend, e) triples, r12 is the output pixel. */
+#define TE_DW_OUT(J)                           \
+  "ldm lr!, {r4, r5, r6}\n\t"                  \
+  "add r5, r5, r" #J ", asr #31\n\t"           \
+  "smmlar r" #J ", r" #J ", r4, r5\n\t"        \
+  "asr r" #J ", r" #J ", r6\n\t"               \
+  "ssat r" #J ", #8, r" #J "\n\t"              \
+  "strb r" #J ", [r12, #" #J "]\n\t"
+
+/* Loop state of te_dw3x3_run kept in memory: the taps need every register. */
+typedef struct {
+  int8_t *out;       /* the next pixel's 4 output bytes */
+  int out_step;      /* bytes between output pixels */
+  int8_t *out_end;   /* out after the run's last pixel */
+  int x_back;        /* from the last row's tap (0, 0) to the next pixel's first */
+} te_dw_loop;
+
+/* te_dw_group_c for n >= 1 pixels in a row whose whole 3x3 windows lie
+ * inside the input, with raw input bytes and the interior bias (mode 0, not
+ * wide, output offset folded). x: the first pixel's tap (0, 0). Not inlined:
+ * the block needs 13 registers and GCC cannot allocate them inside a loop. */
+static __attribute__((noinline)) void te_dw3x3_run(const int32_t *blk, const int8_t *x, int row_step, int col_step,
+                                                  int x_step, int8_t *out, int out_step, int n) {
+  te_dw_loop s = {out, out_step, out + n * out_step, x_step - 2 * row_step};
+  register int32_t a0 __asm__("r0"), a1 __asm__("r1"), a2 __asm__("r2"), a3 __asm__("r3");
+  register int32_t t4 __asm__("r4"), t5 __asm__("r5"), t6 __asm__("r6");
+  __asm__ volatile(
+      "1:\n\t"
+      "ldm %[b], {r0, r1, r2, r3}\n\t"
+      TE_DW_ROW(20)
+      "add %[x], %[x], %[rs]\n\t"
+      TE_DW_ROW(26)
+      "add %[x], %[x], %[rs]\n\t"
+      TE_DW_ROW(32)
+      "add lr, %[b], #32\n\t"
+      "ldr r12, %[out]\n\t"
+      TE_DW_OUT(0) TE_DW_OUT(1) TE_DW_OUT(2) TE_DW_OUT(3)
+      "ldrd r4, r5, %[step]\n\t" /* out_step, out_end */
+      "ldr r6, %[back]\n\t"
+      "add r12, r12, r4\n\t"
+      "add %[x], %[x], r6\n\t"
+      "str r12, %[out]\n\t"
+      "cmp r12, r5\n\t"
+      "bne 1b\n\t"
+      : "=&r"(a0), "=&r"(a1), "=&r"(a2), "=&r"(a3), "=&r"(t4), "=&r"(t5), "=&r"(t6), [x] "+&r"(x),
+        [out] "+m"(s.out)
+      : [b] "r"(blk), [rs] "r"(row_step), [cs] "r"(col_step), [step] "m"(s.out_step), [back] "m"(s.x_back)
+      : "r12", "lr", "cc", "memory");
+}
+#else
+/* The C form of the block above (TE_DSP_NO_ASM): raw bytes, interior bias. */
+static void te_dw3x3_run(const int32_t *blk, const int8_t *x, int row_step, int col_step, int x_step, int8_t *out,
+                         int out_step, int n) {
+  for (int i = 0; i < n; ++i, x += x_step, out += out_step) {
+    int32_t a0 = blk[TE_DW_BIAS_IN], a1 = blk[TE_DW_BIAS_IN + 1], a2 = blk[TE_DW_BIAS_IN + 2],
+            a3 = blk[TE_DW_BIAS_IN + 3];
+    for (int t = 0; t < 9; ++t) {
+      const uint32_t v = te_dsp_load32(x + (t / 3) * row_step + (t % 3) * col_step);
+      const int32_t x02 = te_dsp_even(v), x13 = te_dsp_odd(v), w02 = blk[TE_DW_TAPS + 2 * t];
+      const int32_t w13 = blk[TE_DW_TAPS + 2 * t + 1];
       a0 = __smlabb(x02, w02, a0);
       a2 = __smlatt(x02, w02, a2);
       a1 = __smlabb(x13, w13, a1);
       a3 = __smlatt(x13, w13, a3);
     }
-  }
-  acc[0] = a0;
-  acc[1] = a1;
-  acc[2] = a2;
-  acc[3] = a3;
-}
-
-/* The 4 output bytes of channels [c, c+4) at one pixel into out[0..3];
- * `mode` is a constant in each inlined copy (te_dw_groups). */
-static inline __attribute__((always_inline)) void te_dw_group(const te_dw_dsp *d, const te_dw_field *f, int c,
-                                                              int8_t *out, int mode) {
-  const int32_t *p = d->params + c * TE_DSP_PARAMS;
-  int32_t acc[4] = {p[0], p[TE_DSP_PARAMS], p[2 * TE_DSP_PARAMS], p[3 * TE_DSP_PARAMS]};
-  const int16_t *w = d->filter + (c >> 2) * d->group_taps;
-  const int row_step = d->row_step, col_step = d->col_step;
-  const uint32_t offset2 = d->offset2;
-  const int8_t *x = f->x + c;
-  const int k = d->k_h;
-  const int whole = f->ky0 == 0 && f->ky1 == k && f->kx0 == 0 && f->kx1 == d->k_w && k == d->k_w;
-  if (whole && k == 3) {
-    te_dw_taps4(x, w, 0, 3, 0, 3, 3, row_step, col_step, offset2, acc);
-  } else if (whole && k == 5) {
-    te_dw_taps4(x, w, 0, 5, 0, 5, 5, row_step, col_step, offset2, acc);
-  } else {
-    te_dw_taps4(x, w, f->ky0, f->ky1, f->kx0, f->kx1, d->k_w, row_step, col_step, offset2, acc);
-  }
-  for (int j = 0; j < 4; ++j) {
-    out[j] = te_dsp_output(acc[j], p + j * TE_DSP_PARAMS, d->output_offset, d->act_min, d->act_max, mode);
+    out[0] = (int8_t)__ssat(te_dsp_requant2(a0, blk + TE_DW_MRE), 8);
+    out[1] = (int8_t)__ssat(te_dsp_requant2(a1, blk + TE_DW_MRE + 3), 8);
+    out[2] = (int8_t)__ssat(te_dsp_requant2(a2, blk + TE_DW_MRE + 6), 8);
+    out[3] = (int8_t)__ssat(te_dsp_requant2(a3, blk + TE_DW_MRE + 9), 8);
   }
 }
+#endif
 
-/* Groups [c0, c1) (multiples of 4) at one pixel; group c's bytes go to
- * out + c * step / 4 (step 4: contiguous channels; 4 * pixels: planes). */
-static void te_dw_groups(const te_dw_dsp *d, const te_dw_field *f, int c0, int c1, int8_t *out, int step) {
-  switch (d->mode) {
-    case 0:
-      for (int c = c0; c < c1; c += 4) te_dw_group(d, f, c, out + (c - c0) / 4 * step, 0);
-      break;
-    case TE_DSP_CLAMP:
-      for (int c = c0; c < c1; c += 4) te_dw_group(d, f, c, out + (c - c0) / 4 * step, TE_DSP_CLAMP);
-      break;
-    case TE_DSP_WIDE:
-      for (int c = c0; c < c1; c += 4) te_dw_group(d, f, c, out + (c - c0) / 4 * step, TE_DSP_WIDE);
-      break;
-    default:
-      for (int c = c0; c < c1; c += 4) te_dw_group(d, f, c, out + (c - c0) / 4 * step, TE_DSP_WIDE | TE_DSP_CLAMP);
-  }
+/* Where a group's input bytes are read from: the input itself (pix =
+ * channels bytes per pixel, taps outside skipped) or a copy of the group's
+ * 4 channels with the zero point all around (te_dw_pad, pix = 4). */
+typedef struct {
+  const int8_t *base; /* the group's bytes at input pixel (0, 0) */
+  int pix, line;      /* bytes per pixel, per row */
+  int top, left;      /* padding the copy holds (0 for the input) */
+  int rows, cols;     /* pixels per column and row, padding included */
+} te_dw_src;
+
+/* Output columns [*lo, *hi) whose taps all lie inside the source's width. */
+static void te_dw_interior_cols(const te_dw_dsp *d, const te_dw_src *s, int *lo, int *hi) {
+  int a = 0, b = d->out_w;
+  while (a < b && a * d->stride_w - d->pad_left + s->left < 0) ++a;
+  while (b > a && (b - 1) * d->stride_w - d->pad_left + s->left + (d->k_w - 1) * d->dilation_w >= s->cols) --b;
+  *lo = a;
+  *hi = b;
 }
 
-/* Channel c (one of the last channels % 4) at one pixel, scalar. */
-static int8_t te_dw_channel(const te_dw_dsp *d, const te_dw_field *f, int c) {
-  static const int lane[4] = {0, 2, 1, 3}; /* position of channel c % 4 in a group's tap */
-  const int32_t *p = d->params + c * TE_DSP_PARAMS;
-  const int16_t *w = d->filter + (c / 4) * d->k_h * d->k_w * 4 + lane[c % 4];
-  int32_t acc = p[0];
-  for (int ky = f->ky0; ky < f->ky1; ++ky) {
-    for (int kx = f->kx0; kx < f->kx1; ++kx) {
-      const int8_t x = f->x[(ky * d->dilation_h * d->in_w + kx * d->dilation_w) * d->channels + c];
-      acc += (x + d->input_offset) * w[(ky * d->k_w + kx) * 4];
+/* A 3x3 pixel at the border: its window with the zero point for the taps
+ * outside (so raw bytes and the interior bias give TFLM's sum), then the
+ * interior block on that window. */
+static void te_dw3x3_border(const int32_t *blk, const int8_t *x, int row_step, int col_step, int ky0, int ky1,
+                            int kx0, int kx1, uint32_t zp4, int8_t *out) {
+  uint32_t win[9];
+  for (int ky = 0; ky < 3; ++ky) {
+    for (int kx = 0; kx < 3; ++kx) {
+      const int inside = ky >= ky0 && ky < ky1 && kx >= kx0 && kx < kx1;
+      win[3 * ky + kx] = inside ? te_dsp_load32(x + ky * row_step + kx * col_step) : zp4;
     }
   }
-  return te_dsp_output(acc, p, d->output_offset, d->act_min, d->act_max, d->mode);
+  te_dw3x3_run(blk, (const int8_t *)win, 12, 4, 0, out, 0, 1);
 }
 
-void te_depthwise_s8_dsp(const int8_t *input, int in_h, int in_w, int channels, const int16_t *filter, int k_h,
-                         int k_w, const int32_t *params, int8_t *output, int out_h, int out_w, int stride_h,
-                         int stride_w, int dilation_h, int dilation_w, int pad_top, int pad_left,
-                         int32_t input_offset, int32_t output_offset, int32_t act_min, int32_t act_max, int wide) {
-  const te_dw_dsp d = te_dw_make((te_dw_dsp){input,      filter,     params,  in_h,     in_w,         channels,      k_h,
-                       k_w,        stride_h,   stride_w, dilation_h, dilation_w, pad_top,       pad_left,
-                       input_offset, output_offset, act_min, act_max, te_dsp_mode(act_min, act_max, wide),
-                       0, 0, 0, 0});
+/* Group c at every output pixel from source s; pixel p's 4 bytes go to
+ * out + p * out_step. */
+static void te_dw_run(const te_dw_dsp *d, const te_dw_src *s, const int32_t *blk, int8_t *out, int out_step) {
+  const int row_step = d->dilation_h * s->line, col_step = d->dilation_w * s->pix, x_step = d->stride_w * s->pix;
+  int lo, hi;
+  te_dw_interior_cols(d, s, &lo, &hi);
+  const int fast = d->k_h == 3 && d->k_w == 3 && !d->wide && d->output_offset == 0 && d->act_min == -128 &&
+                   d->act_max == 127;
+  const uint32_t zp4 = ((uint32_t)(-d->input_offset) & 0xFFu) * 0x01010101u;
+  for (int oy = 0; oy < d->out_h; ++oy) {
+    const int iy0 = oy * d->stride_h - d->pad_top + s->top;
+    int ky0, ky1;
+    te_tap_range(iy0, s->rows, d->k_h, d->dilation_h, &ky0, &ky1);
+    const int8_t *row = s->base + iy0 * s->line;
+    int8_t *o = out + oy * d->out_w * out_step;
+    const int all_rows = ky0 == 0 && ky1 == d->k_h;
+    for (int ox = 0; ox < d->out_w; ++ox, o += out_step) {
+      const int ix0 = ox * d->stride_w - d->pad_left + s->left;
+      const int8_t *x = row + ix0 * s->pix;
+      if (fast && all_rows && ox >= lo && ox < hi) { /* the interior run, tight */
+        te_dw3x3_run(blk, x, row_step, col_step, x_step, o, out_step, hi - ox);
+        o += (hi - 1 - ox) * out_step;
+        ox = hi - 1;
+        continue;
+      }
+      int kx0, kx1;
+      te_tap_range(ix0, s->cols, d->k_w, d->dilation_w, &kx0, &kx1);
+      if (fast) {
+        te_dw3x3_border(blk, x, row_step, col_step, ky0, ky1, kx0, kx1, zp4, o);
+        continue;
+      }
+      te_dw_group_c(d, blk, x, row_step, col_step, ky0, ky1, kx0, kx1, o);
+    }
+  }
+}
+
+/* The input as a source (taps outside are skipped). */
+static te_dw_src te_dw_input(const te_dw_dsp *d, int c) {
+  const te_dw_src s = {d->input + c, d->channels, d->in_w * d->channels, 0, 0, d->in_h, d->in_w};
+  return s;
+}
+
+/* Group c's 4 channels copied into `plane` with the zero point around them:
+ * every window then lies inside (padding as TE_DW_PADDED_BYTES counts it). */
+static te_dw_src te_dw_pad(const te_dw_dsp *d, int c, int8_t *plane) {
+  const int bottom = TE_MAX(0, (d->out_h - 1) * d->stride_h + (d->k_h - 1) * d->dilation_h + 1 - d->in_h - d->pad_top);
+  const int right = TE_MAX(0, (d->out_w - 1) * d->stride_w + (d->k_w - 1) * d->dilation_w + 1 - d->in_w - d->pad_left);
+  const int cols = d->pad_left + d->in_w + right, rows = d->pad_top + d->in_h + bottom;
+  const uint32_t zp4 = ((uint32_t)(-d->input_offset) & 0xFFu) * 0x01010101u;
+  uint32_t *w = (uint32_t *)plane;
+  for (int i = 0; i < d->pad_top * cols; ++i) *w++ = zp4;
+  const int8_t *x = d->input + c;
+  for (int iy = 0; iy < d->in_h; ++iy) {
+    for (int i = 0; i < d->pad_left; ++i) *w++ = zp4;
+    for (int ix = 0; ix < d->in_w; ++ix, x += d->channels) *w++ = te_dsp_load32(x);
+    for (int i = 0; i < right; ++i) *w++ = zp4;
+  }
+  for (int i = 0; i < bottom * cols; ++i) *w++ = zp4;
+  const te_dw_src s = {(const int8_t *)plane, 4, 4 * cols, d->pad_top, d->pad_left, rows, cols};
+  return s;
+}
+
+/* Channel c (one of the last channels % 4) at output pixel (oy, ox). */
+static int8_t te_dw_channel(const te_dw_dsp *d, int c, int oy, int ox) {
+  const int32_t *blk = d->blocks + (c / 4) * TE_DW_BLOCK(d->k_h, d->k_w);
+  const int lane = c % 4, half = (lane & 2) ? 16 : 0, word = lane & 1; /* (w0, w2), (w1, w3) */
+  const int iy0 = oy * d->stride_h - d->pad_top, ix0 = ox * d->stride_w - d->pad_left;
+  int ky0, ky1, kx0, kx1;
+  te_tap_range(iy0, d->in_h, d->k_h, d->dilation_h, &ky0, &ky1);
+  te_tap_range(ix0, d->in_w, d->k_w, d->dilation_w, &kx0, &kx1);
+  int32_t acc = blk[TE_DW_BIAS + lane];
+  for (int ky = ky0; ky < ky1; ++ky) {
+    for (int kx = kx0; kx < kx1; ++kx) {
+      const int iy = iy0 + ky * d->dilation_h, ix = ix0 + kx * d->dilation_w;
+      const int8_t x = d->input[(iy * d->in_w + ix) * d->channels + c];
+      const int16_t w = (int16_t)((uint32_t)blk[TE_DW_TAPS + 2 * (ky * d->k_w + kx) + word] >> half);
+      acc += (x + d->input_offset) * w;
+    }
+  }
+  return te_dw_output(d, acc, blk + TE_DW_MRE + 3 * lane);
+}
+
+static te_dw_dsp te_dw_make(const int8_t *input, int in_h, int in_w, int channels, const int32_t *blocks, int k_h,
+                            int k_w, int out_h, int out_w, int stride_h, int stride_w, int dilation_h,
+                            int dilation_w, int pad_top, int pad_left, int32_t input_offset, int32_t output_offset,
+                            int32_t act_min, int32_t act_max, int wide) {
+  const te_dw_dsp d = {input,      blocks,     in_h,    in_w,     channels,     k_h,           k_w,
+                       stride_h,   stride_w,   dilation_h, dilation_w, pad_top, pad_left, input_offset,
+                       output_offset, act_min, act_max, wide, out_h, out_w};
+  return d;
+}
+
+void te_depthwise_s8_dsp(const int8_t *input, int in_h, int in_w, int channels, const int32_t *blocks, int k_h,
+                         int k_w, int8_t *output, int out_h, int out_w, int stride_h, int stride_w, int dilation_h,
+                         int dilation_w, int pad_top, int pad_left, int32_t input_offset, int32_t output_offset,
+                         int32_t act_min, int32_t act_max, int wide) {
+  const te_dw_dsp d = te_dw_make(input, in_h, in_w, channels, blocks, k_h, k_w, out_h, out_w, stride_h, stride_w,
+                                 dilation_h, dilation_w, pad_top, pad_left, input_offset, output_offset, act_min,
+                                 act_max, wide);
   const int groups_end = channels & ~3;
-  for (int oy = 0; oy < out_h; ++oy) {
-    for (int ox = 0; ox < out_w; ++ox) {
-      const te_dw_field f = te_dw_field_at(&d, oy, ox);
-      int8_t *out = output + (oy * out_w + ox) * channels;
-      te_dw_groups(&d, &f, 0, groups_end, out, 4);
-      for (int c = groups_end; c < channels; ++c) out[c] = te_dw_channel(&d, &f, c);
+  for (int c = 0; c < groups_end; c += 4) {
+    const te_dw_src src = te_dw_input(&d, c);
+    te_dw_run(&d, &src, d.blocks + (c / 4) * TE_DW_BLOCK(k_h, k_w), output + c, channels);
+  }
+  for (int c = groups_end; c < channels; ++c) {
+    for (int oy = 0; oy < out_h; ++oy) {
+      for (int ox = 0; ox < out_w; ++ox) output[(oy * out_w + ox) * channels + c] = te_dw_channel(&d, c, oy, ox);
     }
   }
 }
 
-void te_depthwise_inplace_s8_dsp(const int8_t *input, int in_h, int in_w, int channels, const int16_t *filter,
-                                 int k_h, int k_w, const int32_t *params, int8_t *output, int out_h, int out_w,
-                                 int stride_h, int stride_w, int dilation_h, int dilation_w, int pad_top,
-                                 int pad_left, int32_t input_offset, int32_t output_offset, int32_t act_min,
-                                 int32_t act_max, int wide, void *scratch) {
-  const te_dw_dsp d = te_dw_make((te_dw_dsp){input,      filter,     params,  in_h,     in_w,         channels,      k_h,
-                       k_w,        stride_h,   stride_w, dilation_h, dilation_w, pad_top,       pad_left,
-                       input_offset, output_offset, act_min, act_max, te_dsp_mode(act_min, act_max, wide),
-                       0, 0, 0, 0});
+void te_depthwise_inplace_s8_dsp(const int8_t *input, int in_h, int in_w, int channels, const int32_t *blocks,
+                                 int k_h, int k_w, int8_t *output, int out_h, int out_w, int stride_h, int stride_w,
+                                 int dilation_h, int dilation_w, int pad_top, int pad_left, int32_t input_offset,
+                                 int32_t output_offset, int32_t act_min, int32_t act_max, int wide, int padded,
+                                 void *scratch) {
+  const te_dw_dsp d = te_dw_make(input, in_h, in_w, channels, blocks, k_h, k_w, out_h, out_w, stride_h, stride_w,
+                                 dilation_h, dilation_w, pad_top, pad_left, input_offset, output_offset, act_min,
+                                 act_max, wide);
   const int pixels = out_h * out_w;
   int8_t *plane = (int8_t *)scratch;
   for (int c = 0; c < channels; c += 4) {
     const int n = TE_MIN(4, channels - c);
-    for (int oy = 0, p = 0; oy < out_h; ++oy) {
-      for (int ox = 0; ox < out_w; ++ox, ++p) {
-        const te_dw_field f = te_dw_field_at(&d, oy, ox);
-        if (n == 4) {
-          te_dw_groups(&d, &f, c, c + 4, plane + 4 * p, 4);
-        } else {
-          for (int j = 0; j < n; ++j) plane[4 * p + j] = te_dw_channel(&d, &f, c + j);
-        }
+    const int32_t *blk = blocks + (c / 4) * TE_DW_BLOCK(k_h, k_w);
+    if (n == 4 && padded) { /* the group's input is copied out: its bytes take the output at once */
+      const te_dw_src src = te_dw_pad(&d, c, plane);
+      te_dw_run(&d, &src, blk, output + c, channels);
+      continue;
+    }
+    if (n == 4) {
+      const te_dw_src src = te_dw_input(&d, c);
+      te_dw_run(&d, &src, blk, plane, 4);
+    } else {
+      for (int p = 0; p < pixels; ++p) {
+        for (int j = 0; j < n; ++j) plane[4 * p + j] = te_dw_channel(&d, c + j, p / out_w, p % out_w);
       }
     }
     /* Input channels [c, c + n) are consumed: their bytes take the output. */

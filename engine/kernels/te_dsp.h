@@ -85,21 +85,33 @@ static inline int32_t te_dsp_smmlar(int32_t a, int32_t b, int32_t c) {
 }
 
 /* TFLM's MultiplyByQuantizedMultiplier(acc, p[1], -p[3]) under the
- * conditions in the file comment; p = {bias, multiplier, 2^(e-1), e}. */
+ * conditions in the file comment; p = {bias, multiplier, 2^(e-1), e}. The
+ * addend p[2] may also hold output_offset * 2^e, which then comes out added:
+ * floor((y + 2^(e-1) - [acc<0] + off * 2^e) / 2^e) = q + off, and for
+ * e <= 23 (the lowering checks) |y| + 2^(e-1) + 128 * 2^e
+ * < 2^29 + 2^22 + 2^30 < 2^31: nothing leaves int32. */
 static inline int32_t te_dsp_requant(int32_t acc, const int32_t *p) {
   return te_dsp_smmlar(acc * 2, p[1], p[2] + (acc >> 31)) >> p[3];
 }
 
-/* The same for any int32 accumulator (condition (a) only), in 64 bits:
- * the two roundings combine into one floor,
- * floor((acc*m + 2^30 + (2^(e-1) - [acc<0]) * 2^31) / 2^(31+e)), because
- * floor((floor(X / B) + C) / D) = floor((X + C*B) / (B*D)) for integer C and
- * positive B, D. |acc*m| < 2^62 and the addend < 2^62: no overflow. */
-static inline int32_t te_dsp_requant_wide(int32_t acc, const int32_t *p) {
-  const int32_t t = p[2] + (acc >> 31);
-  const int64_t v = (int64_t)acc * p[1] + (((int64_t)t << 31) | (1 << 30));
-  return (int32_t)(v >> 32) >> (p[3] - 1);
+/* The same for an accumulator that is already 2 * acc (doubled weights and
+ * bias); mre = {multiplier, addend, e}. 2 * acc has acc's sign. */
+static inline int32_t te_dsp_requant2(int32_t acc2, const int32_t *mre) {
+  return te_dsp_smmlar(acc2, mre[0], mre[1] + (acc2 >> 31)) >> mre[2];
 }
+
+/* The same for any int32 accumulator (condition (a) only), in 64 bits;
+ * mre = {multiplier, addend, e}: the two roundings combine into one floor,
+ * floor((acc*m + 2^30 + (addend - [acc<0]) * 2^31) / 2^(31+e)), because
+ * floor((floor(X / B) + C) / D) = floor((X + C*B) / (B*D)) for integer C and
+ * positive B, D. |acc*m| < 2^62 and the addend term < 2^61: no overflow. */
+static inline int32_t te_dsp_requant_wide3(int32_t acc, const int32_t *mre) {
+  const int64_t t = (int64_t)mre[1] + (acc >> 31);
+  const int64_t v = (int64_t)acc * mre[0] + t * ((int64_t)1 << 31) + (1 << 30);
+  return (int32_t)(v >> 32) >> (mre[2] - 1);
+}
+
+static inline int32_t te_dsp_requant_wide(int32_t acc, const int32_t *p) { return te_dsp_requant_wide3(acc, p + 1); }
 
 /* Kernel variants, a constant at every call site of te_dsp_output:
  * TE_DSP_CLAMP when the activation range is not all of int8 (otherwise SSAT

@@ -13,6 +13,7 @@ preconditions do not hold, and the lowering then keeps the portable kernel:
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 
 import numpy as np
@@ -21,6 +22,7 @@ from engine.lowering import ConstArray, LowerOptions
 
 DSP_TARGETS = ("cortex-m4", "cortex-m7")
 ACC_LIMIT = 2**29  # te_dsp.h condition (b)
+FOLD_MAX_SHIFT = 23  # te_dsp_requant: the output offset fits in the addend up to this right shift (te_dsp.h)
 
 
 def use_dsp(options: LowerOptions) -> bool:
@@ -61,6 +63,92 @@ def requant_params(
     return ConstArray("int32_t", tuple(values)), wide
 
 
+@dataclasses.dataclass(frozen=True)
+class Requant:
+    """TFLM's per-channel requantisation in te_dsp.h's form.
+
+    Attributes:
+        bias: int64 bias per output channel.
+        multipliers: per channel, as TFLM computes them.
+        addends: per channel 2^(e-1), plus output_offset * 2^e when folded.
+        shifts: per channel right shift e >= 1.
+        wide: accumulators may reach 2^29 (te_dsp_requant_wide).
+        output_offset: what the kernel still adds after requantising (0 when folded).
+    """
+
+    bias: tuple[int, ...]
+    multipliers: tuple[int, ...]
+    addends: tuple[int, ...]
+    shifts: tuple[int, ...]
+    wide: bool
+    output_offset: int
+
+
+def requant(
+    bias: np.ndarray | None,
+    multipliers: Sequence[int],
+    shifts: Sequence[int],
+    weights: np.ndarray | None,
+    input_offset: int,
+    output_offset: int,
+) -> Requant | None:
+    """requant_params' arithmetic, with the output offset folded into the addends where exact."""
+    found = requant_params(bias, multipliers, shifts, weights, input_offset)
+    if found is None:
+        return None
+    words = np.array(found[0].values, np.int64).reshape(-1, 4)
+    es = words[:, 3]
+    fold = int(es.max(initial=1)) <= FOLD_MAX_SHIFT
+    addends = words[:, 2] + (output_offset << es if fold else 0)
+    return Requant(tuple(int(v) for v in words[:, 0]), tuple(int(v) for v in words[:, 1]),
+                   tuple(int(v) for v in addends), tuple(int(v) for v in es), bool(found[1]),
+                   0 if fold else output_offset)
+
+
+def depthwise_blocks(rq: Requant, filt: np.ndarray, input_offset: int) -> ConstArray:
+    """te_depthwise_dsp.h's per-group int32 blocks for [1, k_h, k_w, C] int8 weights.
+
+    Biases and weights are doubled unless `rq.wide`; channels past the last
+    are zeros.
+    """
+    _, k_h, k_w, channels = filt.shape
+    groups = -(-channels // 4)
+    scale = 1 if rq.wide else 2
+    taps = np.zeros((k_h * k_w, groups * 4), np.int64)
+    taps[:, :channels] = filt.reshape(k_h * k_w, channels).astype(np.int64) * scale
+    bias = np.zeros(groups * 4, np.int64)
+    bias[:channels] = np.array(rq.bias, np.int64) * scale
+    bias_in = bias + input_offset * taps.sum(axis=0)
+    mre = np.zeros((groups * 4, 3), np.int64)
+    mre[:, 2] = 1
+    mre[:channels] = np.stack([rq.multipliers, rq.addends, rq.shifts], axis=1)
+    lanes = taps.reshape(k_h * k_w, groups, 4)[:, :, [0, 2, 1, 3]] & 0xFFFF
+    pairs = (lanes[:, :, 0::2] | (lanes[:, :, 1::2] << 16)).transpose(1, 0, 2).reshape(groups, -1)
+    pairs = np.where(pairs >= 2**31, pairs - 2**32, pairs)
+    blocks = np.concatenate([bias_in.reshape(groups, 4), bias.reshape(groups, 4), mre.reshape(groups, 12), pairs],
+                            axis=1)
+    return ConstArray("int32_t", tuple(int(v) for v in blocks.reshape(-1)))
+
+
+def depthwise_padded_bytes(in_hw, out_hw, kernel, strides, dilations, pads) -> int:
+    """Bytes of te_depthwise_dsp.c's te_dw_pad copy of one group: 4 per padded input pixel."""
+    sizes = []
+    for i, o, k, s, d, before in zip(in_hw, out_hw, kernel, strides, dilations, pads):
+        after = max(0, (o - 1) * s + (k - 1) * d + 1 - i - before)
+        sizes.append(before + i + after)
+    return 4 * sizes[0] * sizes[1]
+
+
+def use_padded_copy(padded_bytes: int, out_pixels: int) -> bool:
+    """The in-place depthwise pads a copy when it costs little more scratch than the output plane.
+
+    The copy lets every pixel take the interior path (borders cost about
+    twice as much), at a price of the padding's bytes: allowed up to 1 kB or
+    an eighth of the plane.
+    """
+    return padded_bytes - 4 * out_pixels <= max(1024, out_pixels // 2)
+
+
 def pair_filter(weights: np.ndarray) -> ConstArray:
     """[out_c, depth] int8 weights in te_conv_dsp.h's layout.
 
@@ -75,20 +163,6 @@ def pair_filter(weights: np.ndarray) -> ConstArray:
     blocks = padded[:pairs].reshape(pairs // 2, 2, chunks, 4).transpose(0, 2, 1, 3).reshape(-1)
     tail = padded[pairs:].reshape(-1)
     return ConstArray("int8_t", tuple(int(v) for v in np.concatenate([blocks, tail])))
-
-
-def depthwise_filter(filt: np.ndarray) -> ConstArray:
-    """[1, k_h, k_w, C] int8 depthwise weights in te_depthwise_dsp.h's layout (int16).
-
-    Groups of 4 channels (zero weights past the last), each tap as
-    (w_c0, w_c2, w_c1, w_c3).
-    """
-    _, k_h, k_w, channels = filt.shape
-    groups = -(-channels // 4)
-    padded = np.zeros((k_h * k_w, groups * 4), np.int16)
-    padded[:, :channels] = filt.reshape(k_h * k_w, channels)
-    lanes = padded.reshape(k_h * k_w, groups, 4)[:, :, [0, 2, 1, 3]].transpose(1, 0, 2)
-    return ConstArray("int16_t", tuple(int(v) for v in lanes.reshape(-1)))
 
 
 def conv_scratch_bytes(depth: int, in_c: int) -> int:

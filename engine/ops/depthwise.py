@@ -45,9 +45,9 @@ def lower_depthwise(graph: Graph, op: Op, options: LowerOptions) -> Call:
     cc.check_accumulator(op, bias, taps, -in_zp)
     folded = cc.folded_bias(op, bias, taps, -in_zp)
     strides = (a.stride_h, a.stride_w, a.dilation_h_factor, a.dilation_w_factor, pad_top, pad_left)
-    dsp = _dsp.requant_params(bias, rq.multipliers, rq.shifts, taps, -in_zp)
+    dsp = _dsp.requant(bias, rq.multipliers, rq.shifts, taps, -in_zp, out_zp)
     if _dsp.use_dsp(options) and dsp is not None and multiplier == 1:
-        return _dsp_call(graph, op, options, dsp, strides, (-in_zp, out_zp, rq.act_min, rq.act_max))
+        return _dsp_call(graph, op, options, dsp, strides, (-in_zp, dsp.output_offset, rq.act_min, rq.act_max))
     tail = (-in_zp, out_zp, mult, shift, rq.act_min, rq.act_max)
     bias_args = (cc.bias_arg(graph, op, 2, out_c), 0 if folded is None else folded)
     if options.inplace and multiplier == 1 and out_h * out_w <= in_h * in_w:
@@ -94,19 +94,22 @@ def lower_depthwise(graph: Graph, op: Op, options: LowerOptions) -> Call:
     return Call("te_depthwise_s8", args, ("te_depthwise",))
 
 
-def _dsp_call(graph: Graph, op: Op, options: LowerOptions, dsp, strides, offsets) -> Call:
+def _dsp_call(graph: Graph, op: Op, options: LowerOptions, dsp: _dsp.Requant, strides, offsets) -> Call:
     """te_depthwise_s8_dsp or its in-place variant (depth multiplier 1, DSP preconditions checked)."""
     inp, filt, out = (graph.tensor(op.inputs[0]), graph.tensor(op.inputs[1]), graph.tensor(op.outputs[0]))
     (_, in_h, in_w, channels), (_, k_h, k_w, _), (_, out_h, out_w, _) = inp.shape, filt.shape, out.shape
-    params, wide = dsp
-    head = (TensorArg(inp.id), in_h, in_w, channels, _dsp.depthwise_filter(filt.data), k_h, k_w, params)
-    geometry = (TensorArg(out.id), out_h, out_w, *strides, *offsets, wide)
+    head = (TensorArg(inp.id), in_h, in_w, channels, _dsp.depthwise_blocks(dsp, filt.data, offsets[0]), k_h, k_w)
+    geometry = (TensorArg(out.id), out_h, out_w, *strides, *offsets, int(dsp.wide))
     if options.inplace and out_h * out_w <= in_h * in_w:
+        a = op.attrs
+        padded = _dsp.depthwise_padded_bytes((in_h, in_w), (out_h, out_w), (k_h, k_w), (a.stride_h, a.stride_w),
+                                             (a.dilation_h_factor, a.dilation_w_factor), strides[4:6])
+        pad = _dsp.use_padded_copy(padded, out_h * out_w)
         return Call(
             "te_depthwise_inplace_s8_dsp",
-            (*head, *geometry, ScratchArg()),
+            (*head, *geometry, int(pad), ScratchArg()),
             ("te_depthwise_dsp",),
-            scratch_bytes=4 * out_h * out_w,
+            scratch_bytes=max(padded, 4 * out_h * out_w) if pad else 4 * out_h * out_w,
             alias=(0, 0),
             alias_bytes=max(inp.nbytes, out.nbytes),
         )
