@@ -96,19 +96,26 @@ static void te_dw_group_c(const te_dw_dsp *d, const int32_t *blk, const int8_t *
 
 /* Loop state of te_dw3x3_run kept in memory: the taps need every register. */
 typedef struct {
-  int8_t *out;       /* the next pixel's 4 output bytes */
-  int out_step;      /* bytes between output pixels */
-  int8_t *out_end;   /* out after the run's last pixel */
-  int x_back;        /* from the last row's tap (0, 0) to the next pixel's first */
+  int8_t *out;          /* the next pixel's 4 output bytes */
+  int out_step;         /* bytes between output pixels of a row */
+  int8_t *row_end;      /* out after the current row's last pixel */
+  int x_back;           /* from the last tap row of a pixel to the next pixel's first */
+  int x_skip, out_skip; /* from after a row's last pixel to the next row's first */
+  int rows;             /* rows left, the current one included */
+  int row_bytes;        /* n * out_step */
 } te_dw_loop;
 
-/* te_dw_group_c for n >= 1 pixels in a row whose whole 3x3 windows lie
- * inside the input, with raw input bytes and the interior bias (mode 0, not
- * wide, output offset folded). x: the first pixel's tap (0, 0). Not inlined:
- * the block needs 13 registers and GCC cannot allocate them inside a loop. */
+/* te_dw_group_c for `rows` rows of n >= 1 pixels whose whole 3x3 windows
+ * lie inside the input, with raw input bytes and the interior bias (mode 0,
+ * not wide, output offset folded). x: the first pixel's tap (0, 0); pixels
+ * x_step input bytes and out_step output bytes apart, rows x_row and
+ * out_row apart. Not inlined: the block needs 13 registers, which GCC
+ * cannot give an asm statement inside a loop. */
 static __attribute__((noinline)) void te_dw3x3_run(const int32_t *blk, const int8_t *x, int row_step, int col_step,
-                                                  int x_step, int8_t *out, int out_step, int n) {
-  te_dw_loop s = {out, out_step, out + n * out_step, x_step - 2 * row_step};
+                                                  int x_step, int x_row, int8_t *out, int out_step, int out_row,
+                                                  int n, int rows) {
+  te_dw_loop s = {out,          out_step, out + n * out_step, x_step - 2 * row_step, x_row - n * x_step,
+                  out_row - n * out_step, rows, n * out_step};
   register int32_t a0 __asm__("r0"), a1 __asm__("r1"), a2 __asm__("r2"), a3 __asm__("r3");
   register int32_t t4 __asm__("r4"), t5 __asm__("r5"), t6 __asm__("r6");
   __asm__ volatile(
@@ -122,27 +129,43 @@ static __attribute__((noinline)) void te_dw3x3_run(const int32_t *blk, const int
       "add lr, %[b], #32\n\t"
       "ldr r12, %[out]\n\t"
       TE_DW_OUT(0) TE_DW_OUT(1) TE_DW_OUT(2) TE_DW_OUT(3)
-      "ldrd r4, r5, %[step]\n\t" /* out_step, out_end */
+      "ldrd r4, r5, %[step]\n\t" /* out_step, row_end */
       "ldr r6, %[back]\n\t"
       "add r12, r12, r4\n\t"
       "add %[x], %[x], r6\n\t"
       "str r12, %[out]\n\t"
       "cmp r12, r5\n\t"
       "bne 1b\n\t"
+      "ldrd r4, r5, %[skip]\n\t" /* the row is done: x_skip, out_skip */
+      "ldr r6, %[rows]\n\t"
+      "add %[x], %[x], r4\n\t"
+      "add r12, r12, r5\n\t"
+      "subs r6, r6, #1\n\t"
+      "beq 2f\n\t"
+      "ldr r4, %[rb]\n\t"
+      "str r6, %[rows]\n\t"
+      "str r12, %[out]\n\t"
+      "add r12, r12, r4\n\t"
+      "str r12, %[end]\n\t"
+      "b 1b\n\t"
+      "2:\n\t"
       : "=&r"(a0), "=&r"(a1), "=&r"(a2), "=&r"(a3), "=&r"(t4), "=&r"(t5), "=&r"(t6), [x] "+&r"(x),
-        [out] "+m"(s.out)
-      : [b] "r"(blk), [rs] "r"(row_step), [cs] "r"(col_step), [step] "m"(s.out_step), [back] "m"(s.x_back)
+        [out] "+m"(s.out), [end] "+m"(s.row_end), [rows] "+m"(s.rows)
+      : [b] "r"(blk), [rs] "r"(row_step), [cs] "r"(col_step), [step] "m"(s.out_step), [back] "m"(s.x_back),
+        [skip] "m"(s.x_skip), [rb] "m"(s.row_bytes)
       : "r12", "lr", "cc", "memory");
 }
 #else
 /* The C form of the block above (TE_DSP_NO_ASM): raw bytes, interior bias. */
-static void te_dw3x3_run(const int32_t *blk, const int8_t *x, int row_step, int col_step, int x_step, int8_t *out,
-                         int out_step, int n) {
-  for (int i = 0; i < n; ++i, x += x_step, out += out_step) {
+static void te_dw3x3_run(const int32_t *blk, const int8_t *x, int row_step, int col_step, int x_step, int x_row,
+                         int8_t *out, int out_step, int out_row, int n, int rows) {
+  for (int r = 0; r < rows * n; ++r) {
+    const int8_t *xp = x + (r / n) * x_row + (r % n) * x_step;
+    int8_t *o = out + (r / n) * out_row + (r % n) * out_step;
     int32_t a0 = blk[TE_DW_BIAS_IN], a1 = blk[TE_DW_BIAS_IN + 1], a2 = blk[TE_DW_BIAS_IN + 2],
             a3 = blk[TE_DW_BIAS_IN + 3];
     for (int t = 0; t < 9; ++t) {
-      const uint32_t v = te_dsp_load32(x + (t / 3) * row_step + (t % 3) * col_step);
+      const uint32_t v = te_dsp_load32(xp + (t / 3) * row_step + (t % 3) * col_step);
       const int32_t x02 = te_dsp_even(v), x13 = te_dsp_odd(v), w02 = blk[TE_DW_TAPS + 2 * t];
       const int32_t w13 = blk[TE_DW_TAPS + 2 * t + 1];
       a0 = __smlabb(x02, w02, a0);
@@ -150,10 +173,10 @@ static void te_dw3x3_run(const int32_t *blk, const int8_t *x, int row_step, int 
       a1 = __smlabb(x13, w13, a1);
       a3 = __smlatt(x13, w13, a3);
     }
-    out[0] = (int8_t)__ssat(te_dsp_requant2(a0, blk + TE_DW_MRE), 8);
-    out[1] = (int8_t)__ssat(te_dsp_requant2(a1, blk + TE_DW_MRE + 3), 8);
-    out[2] = (int8_t)__ssat(te_dsp_requant2(a2, blk + TE_DW_MRE + 6), 8);
-    out[3] = (int8_t)__ssat(te_dsp_requant2(a3, blk + TE_DW_MRE + 9), 8);
+    o[0] = (int8_t)__ssat(te_dsp_requant2(a0, blk + TE_DW_MRE), 8);
+    o[1] = (int8_t)__ssat(te_dsp_requant2(a1, blk + TE_DW_MRE + 3), 8);
+    o[2] = (int8_t)__ssat(te_dsp_requant2(a2, blk + TE_DW_MRE + 6), 8);
+    o[3] = (int8_t)__ssat(te_dsp_requant2(a3, blk + TE_DW_MRE + 9), 8);
   }
 }
 #endif
@@ -189,41 +212,55 @@ static void te_dw3x3_border(const int32_t *blk, const int8_t *x, int row_step, i
       win[3 * ky + kx] = inside ? te_dsp_load32(x + ky * row_step + kx * col_step) : zp4;
     }
   }
-  te_dw3x3_run(blk, (const int8_t *)win, 12, 4, 0, out, 0, 1);
+  te_dw3x3_run(blk, (const int8_t *)win, 12, 4, 0, 0, out, 4, 0, 1, 1);
+}
+
+/* Output rows [*lo, *hi) whose taps all lie inside the source's height. */
+static void te_dw_interior_rows(const te_dw_dsp *d, const te_dw_src *s, int *lo, int *hi) {
+  int a = 0, b = d->out_h;
+  while (a < b && a * d->stride_h - d->pad_top + s->top < 0) ++a;
+  while (b > a && (b - 1) * d->stride_h - d->pad_top + s->top + (d->k_h - 1) * d->dilation_h >= s->rows) --b;
+  *lo = a;
+  *hi = b;
 }
 
 /* Group c at every output pixel from source s; pixel p's 4 bytes go to
- * out + p * out_step. */
+ * out + p * out_step. With the fast 3x3 block, the interior rectangle is one
+ * call; the other pixels are borders. */
 static void te_dw_run(const te_dw_dsp *d, const te_dw_src *s, const int32_t *blk, int8_t *out, int out_step) {
   const int row_step = d->dilation_h * s->line, col_step = d->dilation_w * s->pix, x_step = d->stride_w * s->pix;
-  int lo, hi;
+  int lo, hi, top, bottom;
   te_dw_interior_cols(d, s, &lo, &hi);
+  te_dw_interior_rows(d, s, &top, &bottom);
   const int fast = d->k_h == 3 && d->k_w == 3 && !d->wide && d->output_offset == 0 && d->act_min == -128 &&
                    d->act_max == 127;
   const uint32_t zp4 = ((uint32_t)(-d->input_offset) & 0xFFu) * 0x01010101u;
+  const int8_t *x00 = s->base + (s->top - d->pad_top) * s->line + (s->left - d->pad_left) * s->pix;
+  const int block = fast && hi > lo && bottom > top;
+  if (block) {
+    te_dw3x3_run(blk, x00 + top * d->stride_h * s->line + lo * x_step, row_step, col_step, x_step,
+                 d->stride_h * s->line, out + (top * d->out_w + lo) * out_step, out_step, d->out_w * out_step,
+                 hi - lo, bottom - top);
+  }
   for (int oy = 0; oy < d->out_h; ++oy) {
+    const int inner_row = block && oy >= top && oy < bottom;
+    if (inner_row && lo == 0 && hi == d->out_w) continue; /* the whole row was in the block */
     const int iy0 = oy * d->stride_h - d->pad_top + s->top;
     int ky0, ky1;
     te_tap_range(iy0, s->rows, d->k_h, d->dilation_h, &ky0, &ky1);
-    const int8_t *row = s->base + iy0 * s->line;
-    int8_t *o = out + oy * d->out_w * out_step;
-    const int all_rows = ky0 == 0 && ky1 == d->k_h;
-    for (int ox = 0; ox < d->out_w; ++ox, o += out_step) {
+    for (int ox = 0; ox < d->out_w; ++ox) {
+      if (inner_row && ox == lo) ox = hi; /* done above */
+      if (ox >= d->out_w) break;
       const int ix0 = ox * d->stride_w - d->pad_left + s->left;
-      const int8_t *x = row + ix0 * s->pix;
-      if (fast && all_rows && ox >= lo && ox < hi) { /* the interior run, tight */
-        te_dw3x3_run(blk, x, row_step, col_step, x_step, o, out_step, hi - ox);
-        o += (hi - 1 - ox) * out_step;
-        ox = hi - 1;
-        continue;
-      }
+      const int8_t *x = s->base + iy0 * s->line + ix0 * s->pix;
+      int8_t *o = out + (oy * d->out_w + ox) * out_step;
       int kx0, kx1;
       te_tap_range(ix0, s->cols, d->k_w, d->dilation_w, &kx0, &kx1);
       if (fast) {
         te_dw3x3_border(blk, x, row_step, col_step, ky0, ky1, kx0, kx1, zp4, o);
-        continue;
+      } else {
+        te_dw_group_c(d, blk, x, row_step, col_step, ky0, ky1, kx0, kx1, o);
       }
-      te_dw_group_c(d, blk, x, row_step, col_step, ky0, ky1, kx0, kx1, o);
     }
   }
 }
@@ -236,20 +273,29 @@ static te_dw_src te_dw_input(const te_dw_dsp *d, int c) {
 
 /* Group c's 4 channels copied into `plane` with the zero point around them:
  * every window then lies inside (padding as TE_DW_PADDED_BYTES counts it). */
-static te_dw_src te_dw_pad(const te_dw_dsp *d, int c, int8_t *plane) {
+static te_dw_src te_dw_pad(const te_dw_dsp *d, int c, int8_t *plane, int fill) {
   const int bottom = TE_MAX(0, (d->out_h - 1) * d->stride_h + (d->k_h - 1) * d->dilation_h + 1 - d->in_h - d->pad_top);
   const int right = TE_MAX(0, (d->out_w - 1) * d->stride_w + (d->k_w - 1) * d->dilation_w + 1 - d->in_w - d->pad_left);
   const int cols = d->pad_left + d->in_w + right, rows = d->pad_top + d->in_h + bottom;
   const uint32_t zp4 = ((uint32_t)(-d->input_offset) & 0xFFu) * 0x01010101u;
-  uint32_t *w = (uint32_t *)plane;
-  for (int i = 0; i < d->pad_top * cols; ++i) *w++ = zp4;
+  uint32_t *w = (uint32_t *)plane, *end = w + rows * cols;
+  const int step = d->channels;
+  /* The zero point everywhere for the first group; later groups overwrite
+   * only the input's own pixels, so the padding stays. */
+  for (uint32_t *p = w; fill && p != end; ++p) *p = zp4;
   const int8_t *x = d->input + c;
-  for (int iy = 0; iy < d->in_h; ++iy) {
-    for (int i = 0; i < d->pad_left; ++i) *w++ = zp4;
-    for (int ix = 0; ix < d->in_w; ++ix, x += d->channels) *w++ = te_dsp_load32(x);
-    for (int i = 0; i < right; ++i) *w++ = zp4;
+  uint32_t *dst = w + d->pad_top * cols + d->pad_left;
+  for (int iy = 0; iy < d->in_h; ++iy, dst += cols) {
+    uint32_t *q = dst, *q_end = dst + d->in_w;
+    for (; q + 2 <= q_end; q += 2, x += 2 * step) { /* two per turn: fewer loop instructions */
+      q[0] = te_dsp_load32(x);
+      q[1] = te_dsp_load32(x + step);
+    }
+    if (q != q_end) {
+      *q = te_dsp_load32(x);
+      x += step;
+    }
   }
-  for (int i = 0; i < bottom * cols; ++i) *w++ = zp4;
   const te_dw_src s = {(const int8_t *)plane, 4, 4 * cols, d->pad_top, d->pad_left, rows, cols};
   return s;
 }
@@ -317,7 +363,7 @@ void te_depthwise_inplace_s8_dsp(const int8_t *input, int in_h, int in_w, int ch
     const int n = TE_MIN(4, channels - c);
     const int32_t *blk = blocks + (c / 4) * TE_DW_BLOCK(k_h, k_w);
     if (n == 4 && padded) { /* the group's input is copied out: its bytes take the output at once */
-      const te_dw_src src = te_dw_pad(&d, c, plane);
+      const te_dw_src src = te_dw_pad(&d, c, plane, c == 0);
       te_dw_run(&d, &src, blk, output + c, channels);
       continue;
     }
