@@ -61,7 +61,8 @@ class Settings:
         space_samples: subnets sampled per (width, resolution) in search-space optimisation.
         bn_batches: batches that re-estimate BatchNorm statistics of each candidate.
         eval_examples: validation examples each candidate is scored on (and the exported model).
-        qat_epochs: quantisation-aware fine-tuning epochs of the chosen subnet.
+        qat_epochs: quantisation-aware fine-tuning epochs of the chosen subnet (0: post-training
+            quantisation, calibration only).
         export_train_examples: training examples for QAT and int8 calibration.
         verify_samples: validation inputs run through the generated C and TFLM, every tensor compared.
         compare_repeats: invokes per latency median in the TFLM comparison.
@@ -359,9 +360,10 @@ def export_stage(task: Task, run: RunConfig, state: dict) -> dict:
     config = SubnetConfig.from_dict(search["result"]["config"])
     train = arrays(task.data.dataset("train", True, s.export_train_examples))
     val = arrays(task.data.dataset("validation", False, s.eval_examples))
-    say(f"export: QAT {s.qat_epochs} epochs on {len(train[0])} examples, int8 conversion, C, verify vs TFLM")
+    method = "qat" if s.qat_epochs > 0 else "ptq"
+    say(f"export: {method} ({s.qat_epochs} QAT epochs) on {len(train[0])} examples, int8 conversion, C, verify vs TFLM")
     try:
-        result = export_module.export(config, (train, val), run.out_dir, budget=run.budget, method="qat",
+        result = export_module.export(config, (train, val), run.out_dir, budget=run.budget, method=method,
                                       epochs=s.qat_epochs, supernet=supernet_of(task, run, state), name=task.name,
                                       batch_size=s.batch_size, seed=run.seed, verify_samples=s.verify_samples)
     except export_module.ExportError as error:

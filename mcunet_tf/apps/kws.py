@@ -62,12 +62,20 @@ def dataset(index, config, split: str, augment: bool, limit: int | None):
     return kws_dataset(subset(index, split, limit, config.seed), split, config, FEATURES, training=augment)
 
 
-def make_task(data_dir: str | None, preset: str, seed: int) -> common.Task:
+def make_task(data_dir: str | None, preset: str, seed: int, space: SearchSpace | None = None) -> common.Task:
     """The KWS task on `data_dir` (None: the offline demo data); checks every WAV header first.
+
+    `space` replaces the preset's search space; its only resolution must be the features' (32).
 
     Raises:
         DatasetError: missing folder or lists, a keyword without clips, an unreadable WAV.
+        AppError: `space` has another resolution or input channel count than the features.
     """
+    space = space or SPACES[preset]
+    if space.resolution_choices != (RESOLUTION,) or space.input_channels != 1:
+        raise common.AppError(f"KWS features are {FEATURES.shape}: the search space needs resolution_choices="
+                              f"({RESOLUTION},) and input_channels=1, got {space.resolution_choices}, "
+                              f"{space.input_channels}")
     from mcunet_tf.datasets import KwsConfig, demo_kws, index_speech_commands
 
     demo = data_dir is None
@@ -80,7 +88,7 @@ def make_task(data_dir: str | None, preset: str, seed: int) -> common.Task:
     data = common.TaskData(dataset=functools.partial(dataset, index, config), num_train=len(index.splits["train"]),
                            num_validation=len(index.splits["validation"]), source=str(root), demo=demo,
                            details=details)
-    return common.Task("kws", "keyword spotting (Speech Commands, 12 classes)", SPACES[preset], data,
+    return common.Task("kws", "keyword spotting (Speech Commands, 12 classes)", space, data,
                        finish_export=functools.partial(finish_export, index, config))
 
 

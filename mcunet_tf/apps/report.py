@@ -165,7 +165,7 @@ def _search_section(search: dict | None) -> list[str]:
              f"{s['space_samples']} subnets each; chosen: width {r['width']:g}, resolution {r['resolution']}.",
              f"Evolution: population {s['population']}, {s['generations']} generations, {r['evaluated']} subnets "
              f"scored, {r['rejected']} over-budget children rejected. Fitness: top-1 of the inherited subnet "
-             f"(BatchNorm re-estimated) on {r['validation_examples']} validation items.", "",
+             f"(BatchNorm re-estimated) on {r.get('validation_examples', s['eval_examples'])} validation items.", "",
              "| best subnet | value |", "|---|---|",
              f"| depths | {c['depths']} |", f"| kernels | {c['kernels']} |", f"| expands | {c['expands']} |",
              f"| validation accuracy (float, inherited weights) | {_pct(r['accuracy'])} |",
@@ -195,7 +195,9 @@ def _export_section(task: Task, export: dict | None) -> list[str]:
     r = export["result"]
     e, c, built = r["export"], r["comparison"], r["built"]
     lines = ["## 3. Export", "",
-             f"QAT ({export['settings']['qat_epochs']} epochs on {r['train_examples']} examples), full-int8 conversion.",
+             (f"QAT ({export['settings']['qat_epochs']} epochs on {r['train_examples']} examples), full-int8 conversion."
+              if e["method"] == "qat" else
+              f"Post-training quantisation (calibrated on {r['train_examples']} examples), full-int8 conversion."),
              "", "| | value |", "|---|---|",
              f"| float accuracy (validation, {r['validation_examples']}) | {_pct(e['float_accuracy'])} |",
              f"| int8 accuracy (TFLM = generated C) | {_pct(e['int8_accuracy'])} |",

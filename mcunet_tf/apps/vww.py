@@ -66,15 +66,17 @@ def _count_records(files) -> int:
     return sum(1 for _ in tf.data.TFRecordDataset(list(files)))
 
 
-def make_task(data_dir: str | None, preset: str, seed: int) -> common.Task:
+def make_task(data_dir: str | None, preset: str, seed: int, space: SearchSpace | None = None) -> common.Task:
     """The VWW task on `data_dir` (None: the offline demo data); checks the folder first.
+
+    `space` replaces the preset's search space (e.g. a smaller one); images load at its largest resolution.
 
     Raises:
         DatasetError: the folder is missing or holds neither layout.
     """
     from mcunet_tf.datasets import VwwConfig, demo_vww, index_vww
 
-    space = SPACES[preset]
+    space = space or SPACES[preset]
     demo = data_dir is None
     root = demo_vww() if demo else pathlib.Path(data_dir).expanduser()
     # The demo set is small: a fifth of it for validation, so accuracies are less noisy.
