@@ -1,40 +1,139 @@
 /* int8 convolutions; see te_conv.h for the arithmetic contract.
  *
- * Both kernels work on one output pixel and a block of TE_LANES output
- * channels at a time, accumulating in the outer-product form of
- * te_mac_depth_s8: each input byte is multiplied by a contiguous row of
- * weights (HWIO layout), so there are no per-output horizontal sums.
+ * All three kernels are dot products in the same shape: per output pixel, the
+ * receptive field is widened once into an int16 column on the stack (im2col:
+ * x + input_offset, 0 for taps outside the input and for the padding up to a
+ * multiple of TE_DEPTH_ALIGN), then each output channel is the dot product of
+ * that column with its filter row (OHWI, rows padded alike), four rows at a
+ * time (te_dot4).
+ *
+ * Why this form: summing int16 * int16 products into int32 is the pattern GCC
+ * turns into pmaddwd (x86) / smlal-like pairs, 8 products and their pairwise
+ * sums per instruction, with no widening of the products. It needs the column
+ * in int16 (an int8 * int8 product is not matched) and a trip count the
+ * compiler knows to be a multiple of the vector width, as -O2's "very cheap"
+ * vectoriser refuses loops that need an epilogue: hence the zero padding.
  */
 #include "te_conv.h"
 
 #include "te_window.h"
 
-/* Geometry of one output pixel's receptive field. */
-typedef struct {
-  int iy0, ix0;   /* input coordinates of tap (0, 0); may be negative */
-  int ky0, ky1;   /* filter rows inside the input: [ky0, ky1) */
-  int kx0, kx1;   /* filter columns inside the input: [kx0, kx1) */
-} te_conv_window;
+/* Column elements kept on the stack (2 bytes each). Deeper receptive fields
+ * are processed in chunks of this size, refilled per block of TE_LANES output
+ * channels. A multiple of TE_DEPTH_ALIGN. */
+#define TE_COL 512
 
-/* acc (n channels from oc0) += the window's taps, each input byte plus offset. */
-static void te_conv_block(const int8_t *input, int in_w, int in_c, const int8_t *filter, int k_w, int out_c,
-                          int dilation_h, int dilation_w, const te_conv_window *win, int oc0, int n, int32_t offset,
-                          int32_t *acc) {
-  if (win->kx1 <= win->kx0) return; /* no tap inside the input */
-  for (int ky = win->ky0; ky < win->ky1; ++ky) {
-    const int iy = win->iy0 + ky * dilation_h;
-    const int8_t *w_row = filter + (ky * k_w * in_c) * out_c + oc0;
-    if (dilation_w == 1) {
-      /* A row's taps are consecutive pixels and consecutive weight rows: one run. */
-      const int8_t *x = input + (iy * in_w + win->ix0 + win->kx0) * in_c;
-      te_mac_depth_s8(acc, x, w_row + win->kx0 * in_c * out_c, (win->kx1 - win->kx0) * in_c, out_c, n, offset);
-      continue;
-    }
-    for (int kx = win->kx0; kx < win->kx1; ++kx) {
-      const int8_t *x = input + (iy * in_w + win->ix0 + kx * dilation_w) * in_c;
-      te_mac_depth_s8(acc, x, w_row + kx * in_c * out_c, in_c, out_c, n, offset);
-    }
+/* acc[o] += sum over i < len of col[i] * w[o * w_stride + i], for o < 4.
+ * len is a multiple of TE_DEPTH_ALIGN; masking it says so to the compiler.
+ * |col| <= 255 and |w| <= 128: every product and pairwise sum fits in int32,
+ * and the lowering bounds bias + the whole sum (check_accumulator), so no
+ * partial sum overflows either. */
+static inline void te_dot4(const int16_t *col, const int8_t *w, int w_stride, int len, int32_t *acc) {
+  const int8_t *w1 = w + w_stride, *w2 = w1 + w_stride, *w3 = w2 + w_stride;
+  int32_t s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+  len &= -TE_DEPTH_ALIGN;
+  for (int i = 0; i < len; ++i) {
+    s0 += col[i] * w[i];
+    s1 += col[i] * w1[i];
+    s2 += col[i] * w2[i];
+    s3 += col[i] * w3[i];
   }
+  acc[0] += s0;
+  acc[1] += s1;
+  acc[2] += s2;
+  acc[3] += s3;
+}
+
+/* te_dot4 for one filter row. */
+static inline int32_t te_dot1(const int16_t *col, const int8_t *w, int len) {
+  int32_t s = 0;
+  len &= -TE_DEPTH_ALIGN;
+  for (int i = 0; i < len; ++i) s += col[i] * w[i];
+  return s;
+}
+
+/* acc[j] += column . filter row (oc0 + j) over [e0, e0 + len), j < n. */
+static void te_dot_rows(const int16_t *col, const int8_t *filter, int depth_p, int oc0, int n, int e0, int len,
+                        int32_t *acc) {
+  const int8_t *w = filter + oc0 * depth_p + e0;
+  int j = 0;
+  for (; j + 4 <= n; j += 4) te_dot4(col, w + j * depth_p, depth_p, len, acc + j);
+  for (; j < n; ++j) acc[j] += te_dot1(col, w + j * depth_p, len);
+}
+
+/* col[j] = x[j] + offset for j < n: whole blocks first (vectorised; restrict:
+ * without it the int16 stores might alias the int8 input), then the rest. */
+static inline void te_widen(int16_t *restrict col, const int8_t *restrict x, int n, int32_t offset) {
+  int j = 0;
+  for (; j + 16 <= n; j += 16) {
+    for (int t = 0; t < 16; ++t) col[j + t] = (int16_t)(x[j + t] + offset);
+  }
+  for (; j < n; ++j) col[j] = (int16_t)(x[j] + offset);
+}
+
+static inline void te_zero16(int16_t *col, int n) {
+  for (int j = 0; j < n; ++j) col[j] = 0;
+}
+
+/* The receptive field of one output pixel, in (ky, kx, c) order. */
+typedef struct {
+  const int8_t *input;
+  int in_h, in_w, in_c, k_h, k_w, dilation_h, dilation_w;
+  int iy0, ix0;    /* input coordinates of tap (0, 0); may be negative */
+  int32_t offset;  /* added to every input byte */
+} te_conv_field;
+
+/* col[e - e0] for window elements e in [e0, e1): the input byte plus offset
+ * where the tap is inside the input, 0 outside it and past the window. */
+static void te_im2col(const te_conv_field *f, int e0, int e1, int16_t *col) {
+  const int depth = f->k_h * f->k_w * f->in_c;
+  int e = e0;
+  while (e < e1 && e < depth) {
+    const int tap = e / f->in_c, c = e - tap * f->in_c;
+    const int n = TE_MIN(f->in_c - c, e1 - e);
+    const int iy = f->iy0 + tap / f->k_w * f->dilation_h, ix = f->ix0 + tap % f->k_w * f->dilation_w;
+    if (iy >= 0 && iy < f->in_h && ix >= 0 && ix < f->in_w) {
+      te_widen(col + (e - e0), f->input + (iy * f->in_w + ix) * f->in_c + c, n, f->offset);
+    } else {
+      te_zero16(col + (e - e0), n);
+    }
+    e += n;
+  }
+  if (e < e1) te_zero16(col + (e - e0), e1 - e);
+}
+
+/* The int8 outputs of channels [oc0, oc0 + n) from their accumulators. */
+static void te_store(const int32_t *acc, int oc0, int n, const int32_t *multiplier, const int32_t *shift,
+                     int quant_stride, int32_t output_offset, int32_t act_min, int32_t act_max, int8_t *out) {
+  for (int j = 0; j < n; ++j) {
+    const int q = (oc0 + j) * quant_stride;
+    out[oc0 + j] = te_output_s8(acc[j], multiplier[q], shift[q], output_offset, act_min, act_max);
+  }
+}
+
+/* One output pixel: every output channel from a field of depth_p (padded)
+ * elements. bias[oc] starts each sum. */
+static void te_conv_pixel(const te_conv_field *f, int depth_p, const int8_t *filter, const int32_t *bias,
+                          int out_c, const int32_t *multiplier, const int32_t *shift, int quant_stride,
+                          int32_t output_offset, int32_t act_min, int32_t act_max, int8_t *out) {
+  int16_t col[TE_COL];
+  const int whole = depth_p <= TE_COL; /* one chunk: fill once for all channels */
+  if (whole) te_im2col(f, 0, depth_p, col);
+  for (int oc0 = 0; oc0 < out_c; oc0 += TE_LANES) {
+    const int n = TE_MIN(TE_LANES, out_c - oc0);
+    int32_t acc[TE_LANES];
+    for (int j = 0; j < n; ++j) acc[j] = bias[oc0 + j];
+    for (int e0 = 0; e0 < depth_p; e0 += TE_COL) {
+      const int len = TE_MIN(TE_COL, depth_p - e0);
+      if (!whole) te_im2col(f, e0, e0 + len, col);
+      te_dot_rows(col, filter, depth_p, oc0, n, e0, len, acc);
+    }
+    te_store(acc, oc0, n, multiplier, shift, quant_stride, output_offset, act_min, act_max, out);
+  }
+}
+
+static int te_depth_padded(int depth) {
+  return (depth + TE_DEPTH_ALIGN - 1) / TE_DEPTH_ALIGN * TE_DEPTH_ALIGN;
 }
 
 void te_conv2d_s8(const int8_t *input, int in_h, int in_w, int in_c, const int8_t *filter, int k_h, int k_w,
@@ -42,29 +141,21 @@ void te_conv2d_s8(const int8_t *input, int in_h, int in_w, int in_c, const int8_
                   int stride_h, int stride_w, int dilation_h, int dilation_w, int pad_top, int pad_left,
                   int32_t input_offset, int32_t output_offset, const int32_t *multiplier, const int32_t *shift,
                   int32_t act_min, int32_t act_max) {
-  te_conv_window win;
+  te_conv_field f = {input, in_h, in_w, in_c, k_h, k_w, dilation_h, dilation_w, 0, 0, 0};
+  const int depth_p = te_depth_padded(k_h * k_w * in_c);
   for (int oy = 0; oy < out_h; ++oy) {
-    win.iy0 = oy * stride_h - pad_top;
-    te_tap_range(win.iy0, in_h, k_h, dilation_h, &win.ky0, &win.ky1);
+    f.iy0 = oy * stride_h - pad_top;
+    int ky0, ky1;
+    te_tap_range(f.iy0, in_h, k_h, dilation_h, &ky0, &ky1);
     for (int ox = 0; ox < out_w; ++ox) {
-      win.ix0 = ox * stride_w - pad_left;
-      te_tap_range(win.ix0, in_w, k_w, dilation_w, &win.kx0, &win.kx1);
-      const int whole = win.ky0 == 0 && win.ky1 == k_h && win.kx0 == 0 && win.kx1 == k_w;
+      f.ix0 = ox * stride_w - pad_left;
+      int kx0, kx1;
+      te_tap_range(f.ix0, in_w, k_w, dilation_w, &kx0, &kx1);
       /* Folding needs every tap to read a real input byte (see te_conv.h). */
-      const int folded = whole && bias_folded != 0;
-      const int32_t *b = folded ? bias_folded : bias;
-      const int32_t offset = folded ? 0 : input_offset;
-      int8_t *out = output + (oy * out_w + ox) * out_c;
-      for (int oc0 = 0; oc0 < out_c; oc0 += TE_LANES) {
-        const int n = TE_MIN(TE_LANES, out_c - oc0);
-        int32_t acc[TE_LANES];
-        for (int j = 0; j < n; ++j) acc[j] = b[oc0 + j];
-        te_conv_block(input, in_w, in_c, filter, k_w, out_c, dilation_h, dilation_w, &win, oc0, n, offset, acc);
-        for (int j = 0; j < n; ++j) {
-          const int oc = oc0 + j;
-          out[oc] = te_output_s8(acc[j], multiplier[oc], shift[oc], output_offset, act_min, act_max);
-        }
-      }
+      const int folded = bias_folded != 0 && ky0 == 0 && ky1 == k_h && kx0 == 0 && kx1 == k_w;
+      f.offset = folded ? 0 : input_offset;
+      te_conv_pixel(&f, depth_p, filter, folded ? bias_folded : bias, out_c, multiplier, shift, 1, output_offset,
+                    act_min, act_max, output + (oy * out_w + ox) * out_c);
     }
   }
 }
@@ -72,45 +163,20 @@ void te_conv2d_s8(const int8_t *input, int in_h, int in_w, int in_c, const int8_
 void te_conv1x1_s8(const int8_t *input, int pixels, int in_c, const int8_t *filter, const int32_t *bias_folded,
                    int8_t *output, int out_c, int32_t output_offset, const int32_t *multiplier, const int32_t *shift,
                    int quant_stride, int32_t act_min, int32_t act_max) {
+  /* A pixel's field is its in_c bytes: a 1x1 window, always inside. */
+  te_conv_field f = {input, pixels, 1, in_c, 1, 1, 1, 1, 0, 0, 0};
+  const int depth_p = te_depth_padded(in_c);
   for (int p = 0; p < pixels; ++p) {
-    const int8_t *x = input + p * in_c;
-    int8_t *out = output + p * out_c;
-    for (int oc0 = 0; oc0 < out_c; oc0 += TE_LANES) {
-      const int n = TE_MIN(TE_LANES, out_c - oc0);
-      int32_t acc[TE_LANES];
-      for (int j = 0; j < n; ++j) acc[j] = bias_folded[oc0 + j];
-      te_mac_depth_s8(acc, x, filter + oc0, in_c, out_c, n, 0);
-      for (int j = 0; j < n; ++j) {
-        const int q = (oc0 + j) * quant_stride;
-        out[oc0 + j] = te_output_s8(acc[j], multiplier[q], shift[q], output_offset, act_min, act_max);
-      }
-    }
+    f.iy0 = p;
+    te_conv_pixel(&f, depth_p, filter, bias_folded, out_c, multiplier, shift, quant_stride, output_offset, act_min,
+                  act_max, output + p * out_c);
   }
-}
-
-/* sum(a[i] * b[i]) over n bytes, in TE_LANES partial sums (vectorisable at -O2).
- * |a * b| <= 2^14, so the int32 sums are exact for the lowering's depths. */
-static int32_t te_dot_s8(const int8_t *a, const int8_t *b, int n) {
-  int32_t part[TE_LANES] = {0};
-  int i = 0;
-  for (; i + TE_LANES <= n; i += TE_LANES) {
-    for (int j = 0; j < TE_LANES; ++j) part[j] += a[i + j] * b[i + j];
-  }
-  int32_t acc = 0;
-  for (int j = 0; j < TE_LANES; ++j) acc += part[j];
-  for (; i < n; ++i) acc += a[i] * b[i];
-  return acc;
 }
 
 void te_fc_s8(const int8_t *input, int rows, int depth, const int8_t *filter, const int32_t *bias_folded,
               int8_t *output, int out_c, int32_t output_offset, const int32_t *multiplier, const int32_t *shift,
               int quant_stride, int32_t act_min, int32_t act_max) {
-  for (int r = 0; r < rows; ++r) {
-    const int8_t *x = input + r * depth;
-    for (int oc = 0; oc < out_c; ++oc) {
-      const int32_t acc = bias_folded[oc] + te_dot_s8(x, filter + oc * depth, depth);
-      const int q = oc * quant_stride;
-      output[r * out_c + oc] = te_output_s8(acc, multiplier[q], shift[q], output_offset, act_min, act_max);
-    }
-  }
+  /* FULLY_CONNECTED is the 1x1 convolution of `rows` pixels of `depth` bytes. */
+  te_conv1x1_s8(input, rows, depth, filter, bias_folded, output, out_c, output_offset, multiplier, shift,
+                quant_stride, act_min, act_max);
 }

@@ -152,12 +152,23 @@ def geometry(
     return pads[0], pads[1]
 
 
-def weights_io(filt: Tensor, op: Op) -> ConstArray:
-    """The OHWI (or [O, I]) filter transposed to HWIO ([I, O]) for te_conv's kernels."""
+# te_conv.h's TE_DEPTH_ALIGN: the portable conv kernels read filter rows padded to this many bytes.
+DEPTH_ALIGN = 16
+
+
+def weights_rows(filt: Tensor, op: Op) -> TensorArg | ConstArray:
+    """The OHWI (or [O, I]) filter as te_conv's kernels read it: rows zero-padded to DEPTH_ALIGN bytes.
+
+    The tensor itself where its rows need no padding, else a padded copy.
+    """
     if filt.data is None:
         raise UnsupportedOp(f"{op.kind}: filter {filt.name!r} is not constant")
-    data = filt.data.reshape(filt.shape[0], -1).T
-    return ConstArray("int8_t", tuple(int(v) for v in data.reshape(-1)))
+    rows = filt.data.reshape(filt.shape[0], -1)
+    pad = -rows.shape[1] % DEPTH_ALIGN
+    if pad == 0:
+        return TensorArg(filt.id)
+    padded = np.pad(rows, ((0, 0), (0, pad)))
+    return ConstArray("int8_t", tuple(int(v) for v in padded.reshape(-1)))
 
 
 def requant_args(rq: Requant) -> tuple[ConstArray, ConstArray]:

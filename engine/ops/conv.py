@@ -39,7 +39,7 @@ def lower_conv2d(graph: Graph, op: Op, options: LowerOptions) -> Call:
     _, out_zp = cc.activation_scale(out)
     rq = cc.conv_requant(op, inp, filt, out, out_c, a.fused_activation_function)
     mult, shift = cc.requant_args(rq)
-    weights = cc.weights_io(filt, op)
+    weights = cc.weights_rows(filt, op)
     cc.check_accumulator(op, bias, filt.data.reshape(out_c, -1), -in_zp)
     folded = cc.folded_bias(op, bias, filt.data.reshape(out_c, -1), -in_zp)
     pointwise = (k_h, k_w, a.stride_h, a.stride_w, pad_top, pad_left) == (1, 1, 1, 1, 0, 0)
