@@ -50,6 +50,8 @@ _SEEDS = flags.DEFINE_list("seeds", ["0", "1", "2"], "Training seeds.")
 _SUPERNET_STEPS = flags.DEFINE_integer("supernet_steps", 150, "Supernet training steps.")
 _POPULATION = flags.DEFINE_integer("population", 10, "Evolution population.")
 _GENERATIONS = flags.DEFINE_integer("generations", 2, "Evolution generations.")
+_SEARCHED = flags.DEFINE_string("searched_config", None, "Skip supernet training and search: use this "
+                                "SubnetConfig JSON file (e.g. a previous run's searched_config).")
 _OUT = flags.DEFINE_string("out", str(ROOT / "bench/results/tinynas_accuracy.json"), "JSON results file.")
 
 MOBILENETV2_DEPTHS = (2, 3, 3, 3, 3)  # MobileNetV2's (2, 3, 4, 3, 3) within depth choices 1..3
@@ -145,6 +147,14 @@ def train_and_export(label: str, config, data, budget, seed: int, out_dir: pathl
     return row
 
 
+@dataclasses.dataclass(frozen=True)
+class _Reused:
+    """A searched config from an earlier run (`--searched_config`); its supernet accuracy is unknown."""
+
+    config: object
+    accuracy: float | None
+
+
 def summarise(rows: list[dict]) -> dict:
     out = {}
     for label in sorted({r["model"] for r in rows}):
@@ -176,9 +186,14 @@ def main(argv):
     print(f"{_DATASET.value}: {len(data[0][1])} train / {len(data[1][1])} val, budget {budget}", flush=True)
     baseline = hand_scaled(space, budget)
     print(f"hand-scaled MobileNetV2: width {baseline.width} resolution {baseline.resolution}", flush=True)
-    found, search_seconds = searched(space, budget, data)
-    print(f"searched: {found.config.to_json()} (supernet accuracy {found.accuracy:.4f}, "
-          f"{search_seconds:.0f} s)", flush=True)
+    if _SEARCHED.value:
+        from mcunet_tf.config import SubnetConfig
+
+        text = pathlib.Path(_SEARCHED.value).read_text()
+        found, search_seconds = _Reused(SubnetConfig.from_json(text), None), None
+    else:
+        found, search_seconds = searched(space, budget, data)
+    print(f"searched: {found.config.to_json()} (supernet accuracy {found.accuracy}, {search_seconds} s)", flush=True)
     rows = []
     models = pathlib.Path(tempfile.mkdtemp(prefix="tinynas_bench_"))  # kept: .tflite and C of every run
     print(f"models and C folders in {models}", flush=True)
@@ -189,7 +204,7 @@ def main(argv):
     print_table(rows, summary)
     result = dict(dataset=_DATASET.value, budget=dataclasses.asdict(budget), epochs=_EPOCHS.value,
                   qat_epochs=_QAT_EPOCHS.value, supernet_steps=_SUPERNET_STEPS.value,
-                  search_seconds=round(search_seconds, 1), searched_config=found.config.to_dict(),
+                  search_seconds=search_seconds and round(search_seconds, 1), searched_config=found.config.to_dict(),
                   searched_supernet_accuracy=found.accuracy, baseline_config=baseline.to_dict(),
                   rows=rows, summary=summary)
     out = pathlib.Path(_OUT.value)
