@@ -105,6 +105,12 @@ def requant(
                    0 if fold else output_offset)
 
 
+def conv_params(rq: Requant) -> ConstArray:
+    """Per output channel (bias, multiplier, addend, e): te_conv_dsp.h's `params`."""
+    rows = zip(rq.bias, rq.multipliers, rq.addends, rq.shifts)
+    return ConstArray("int32_t", tuple(int(v) for row in rows for v in row))
+
+
 def depthwise_blocks(rq: Requant, filt: np.ndarray, input_offset: int) -> ConstArray:
     """te_depthwise_dsp.h's per-group int32 blocks for [1, k_h, k_w, C] int8 weights.
 
@@ -165,6 +171,23 @@ def pair_filter(weights: np.ndarray) -> ConstArray:
     return ConstArray("int8_t", tuple(int(v) for v in np.concatenate([blocks, tail])))
 
 
-def conv_scratch_bytes(depth: int, in_c: int) -> int:
-    """TE_CONV_DSP_SCRATCH(depth, in_c) of te_conv_dsp.h."""
-    return (16 + (4 if in_c % 4 else 0)) * (-(-depth // 4))
+def _segment(k_w: int, dilation_w: int) -> int:
+    """Taps per segment (TE_CONV_DSP_SEG_TAPS): a kernel row, or one tap when dilated."""
+    return k_w if dilation_w == 1 else 1
+
+
+def segment_filter(filt: np.ndarray, dilation_w: int) -> np.ndarray:
+    """[out_c, k_h, k_w, in_c] weights as [out_c, depth] with te_conv_dsp.h's zero-padded segments."""
+    out_c, k_h, k_w, in_c = filt.shape
+    taps = _segment(k_w, dilation_w)
+    segments = filt.reshape(out_c, k_h * k_w // taps, taps * in_c)
+    padded = np.zeros((out_c, segments.shape[1], -(-taps * in_c // 4) * 4), np.int8)
+    padded[:, :, : taps * in_c] = segments
+    return padded.reshape(out_c, -1)
+
+
+def conv_scratch_bytes(k_h: int, k_w: int, in_c: int, dilation_w: int) -> int:
+    """Scratch of te_conv2d_s8_dsp: 16 bytes per chunk of the padded depth, plus one segment of staging."""
+    taps = _segment(k_w, dilation_w)
+    segment = -(-taps * in_c // 4) * 4
+    return 4 * k_h * (k_w // taps) * segment + segment

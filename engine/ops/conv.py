@@ -44,18 +44,19 @@ def lower_conv2d(graph: Graph, op: Op, options: LowerOptions) -> Call:
     folded = cc.folded_bias(op, bias, filt.data.reshape(out_c, -1), -in_zp)
     pointwise = (k_h, k_w, a.stride_h, a.stride_w, pad_top, pad_left) == (1, 1, 1, 1, 0, 0)
     pointwise = pointwise and (out_h, out_w) == (in_h, in_w)
-    dsp = _dsp.requant_params(bias, rq.multipliers, rq.shifts, filt.data.reshape(out_c, -1), -in_zp)
+    dsp = _dsp.requant(bias, rq.multipliers, rq.shifts, filt.data.reshape(out_c, -1), -in_zp, out_zp)
     if _dsp.use_dsp(options) and dsp is not None:
-        params, wide = dsp
-        filter_dsp = _dsp.pair_filter(filt.data.reshape(out_c, -1))
-        scratch = _dsp.conv_scratch_bytes(k_h * k_w * in_c, in_c)
-        tail = (-in_zp, out_zp, rq.act_min, rq.act_max, wide, ScratchArg())
-        if pointwise:
-            args = (TensorArg(inp.id), in_h * in_w, in_c, filter_dsp, params, TensorArg(out.id), out_c, *tail)
-            return Call("te_conv1x1_s8_dsp", args, ("te_conv_dsp",), scratch_bytes=scratch)
+        params = _dsp.conv_params(dsp)
+        head = (-in_zp, dsp.output_offset, rq.act_min, rq.act_max, int(dsp.wide))
+        if pointwise:  # no scratch: te_conv1x1_s8_dsp borrows the output's end
+            filter_dsp = _dsp.pair_filter(filt.data.reshape(out_c, -1))
+            args = (TensorArg(inp.id), in_h * in_w, in_c, filter_dsp, params, TensorArg(out.id), out_c, *head)
+            return Call("te_conv1x1_s8_dsp", args, ("te_conv_dsp",))
+        filter_dsp = _dsp.pair_filter(_dsp.segment_filter(filt.data, a.dilation_w_factor))
+        scratch = _dsp.conv_scratch_bytes(k_h, k_w, in_c, a.dilation_w_factor)
         geometry = (a.stride_h, a.stride_w, a.dilation_h_factor, a.dilation_w_factor, pad_top, pad_left)
         args = (TensorArg(inp.id), in_h, in_w, in_c, filter_dsp, k_h, k_w, params, TensorArg(out.id), out_h, out_w,
-                out_c, *geometry, *tail)
+                out_c, *geometry, *head, ScratchArg())
         return Call("te_conv2d_s8_dsp", args, ("te_conv_dsp",), scratch_bytes=scratch)
     if pointwise and folded is not None:
         args = (

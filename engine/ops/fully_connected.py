@@ -54,10 +54,10 @@ def lower_fully_connected(graph: Graph, op: Op, options: LowerOptions) -> Call:
     lo, hi = activation_range(a.fused_activation_function, out_scale, out_zp, DType.INT8)
     cc.check_accumulator(op, bias, filt.data, -in_zp)
     folded = cc.folded_bias(op, bias, filt.data, -in_zp)
-    dsp = _dsp.requant_params(bias, mults, shifts, filt.data, -in_zp)
+    dsp = _dsp.requant(bias, mults, shifts, filt.data, -in_zp, out_zp)
     if _dsp.use_dsp(options) and dsp is not None:
-        args = (TensorArg(inp.id), rows, depth, _dsp.pair_filter(filt.data), dsp[0], TensorArg(out.id), out_c,
-                -in_zp, out_zp, lo, hi, dsp[1])
+        args = (TensorArg(inp.id), rows, depth, _dsp.pair_filter(filt.data), _dsp.conv_params(dsp), TensorArg(out.id),
+                out_c, -in_zp, dsp.output_offset, lo, hi, int(dsp.wide))
         return Call("te_fc_s8_dsp", args, ("te_conv_dsp",))
     if folded is not None:
         args = (

@@ -108,7 +108,7 @@ def test_huge_bias_uses_the_wide_requantisation(target, kind):
     model = huge_bias_model(kind)
     graph = read(model)
     call = compile_graph(graph, CompileOptions(target=target)).calls[0]
-    assert call.args[-3 if kind == "depthwise" else -2] == 1  # wide: accumulators may reach 2^29
+    assert call.args[-3 if kind == "depthwise" else -1] == 1  # wide: accumulators may reach 2^29
     check(model, target)
 
 
