@@ -83,23 +83,45 @@ typedef struct {
   int32_t offset;  /* added to every input byte */
 } te_conv_field;
 
-/* col[e - e0] for window elements e in [e0, e1): the input byte plus offset
- * where the tap is inside the input, 0 outside it and past the window. */
-static void te_im2col(const te_conv_field *f, int e0, int e1, int16_t *col) {
-  const int depth = f->k_h * f->k_w * f->in_c;
-  int e = e0;
-  while (e < e1 && e < depth) {
-    const int tap = e / f->in_c, c = e - tap * f->in_c;
-    const int n = TE_MIN(f->in_c - c, e1 - e);
-    const int iy = f->iy0 + tap / f->k_w * f->dilation_h, ix = f->ix0 + tap % f->k_w * f->dilation_w;
-    if (iy >= 0 && iy < f->in_h && ix >= 0 && ix < f->in_w) {
-      te_widen(col + (e - e0), f->input + (iy * f->in_w + ix) * f->in_c + c, n, f->offset);
-    } else {
-      te_zero16(col + (e - e0), n);
-    }
-    e += n;
+/* The part [e0, e1) of a run of n column elements starting at element e: x
+ * (the run's input bytes, NULL for padding taps) plus offset, or zeros. */
+static void te_im2col_run(const te_conv_field *f, const int8_t *x, int e, int n, int e0, int e1, int16_t *col) {
+  const int lo = TE_MAX(e, e0), hi = TE_MIN(e + n, e1);
+  if (lo >= hi) return;
+  if (x != 0) {
+    te_widen(col + (lo - e0), x + (lo - e), hi - lo, f->offset);
+  } else {
+    te_zero16(col + (lo - e0), hi - lo);
   }
-  if (e < e1) te_zero16(col + (e - e0), e1 - e);
+}
+
+/* col[e - e0] for window elements e in [e0, e1): the input byte plus offset
+ * where the tap is inside the input, 0 outside it and past the window. Taps
+ * are walked row by row; with dilation_w == 1 a row's taps inside the input
+ * are one contiguous run of input bytes (one widen, not one per tap). */
+static void te_im2col(const te_conv_field *f, int e0, int e1, int16_t *col) {
+  const int row = f->k_w * f->in_c, depth = f->k_h * row;
+  int kx0, kx1;
+  te_tap_range(f->ix0, f->in_w, f->k_w, f->dilation_w, &kx0, &kx1);
+  for (int ky = 0, e = 0; ky < f->k_h && e < e1; ++ky, e += row) {
+    const int iy = f->iy0 + ky * f->dilation_h;
+    if (e + row <= e0) continue;
+    if (iy < 0 || iy >= f->in_h || kx0 >= kx1) {
+      te_im2col_run(f, 0, e, row, e0, e1, col);
+      continue;
+    }
+    const int8_t *x = f->input + (iy * f->in_w + f->ix0 + kx0 * f->dilation_w) * f->in_c;
+    te_im2col_run(f, 0, e, kx0 * f->in_c, e0, e1, col); /* taps left of the input */
+    if (f->dilation_w == 1) {
+      te_im2col_run(f, x, e + kx0 * f->in_c, (kx1 - kx0) * f->in_c, e0, e1, col);
+    } else {
+      for (int kx = kx0; kx < kx1; ++kx) {
+        te_im2col_run(f, x + (kx - kx0) * f->dilation_w * f->in_c, e + kx * f->in_c, f->in_c, e0, e1, col);
+      }
+    }
+    te_im2col_run(f, 0, e + kx1 * f->in_c, (f->k_w - kx1) * f->in_c, e0, e1, col); /* right of it */
+  }
+  if (depth < e1) te_im2col_run(f, 0, depth, e1 - depth, e0, e1, col); /* the rows' padding */
 }
 
 /* The int8 outputs of channels [oc0, oc0 + n) from their accumulators. */
