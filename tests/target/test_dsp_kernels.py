@@ -21,9 +21,10 @@ import pytest
 from engine.compile import CompileOptions, compile_graph
 from engine.target import cortexm
 from engine.target.verify import verify_target
-from tests.engine_ops.test_conv_like import unfoldable_bias
+from tests.engine_ops.test_conv_like import _replace, unfoldable_bias
 from tests.oneop import int8_model
-from tflite_bridge import read
+from tflite_bridge import read, write
+from tflite_bridge.ir import Quant
 
 TARGETS = ("cortex-m4", "cortex-m7")
 CONV_LIKE = {"CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED"}
@@ -63,6 +64,50 @@ def depthwise_model() -> bytes:
         return L.DepthwiseConv2D(3, strides=2, padding="valid")(x)  # 9 channels: 2 groups + 1
 
     return int8_model(build, [(14, 13, 8)], key="dsp|depthwise")
+
+
+def depthwise_fast_model() -> bytes:
+    """Full int8 activation ranges, 3x3: the assembly path and its borders."""
+
+    def build(x):
+        L = _layers()
+        x = L.DepthwiseConv2D(3, padding="same")(x)  # in place: padded copy
+        x = L.DepthwiseConv2D(3, strides=2, padding="same")(x)  # in place, big plane: zero-point windows
+        x = L.DepthwiseConv2D(3, padding="valid")(x)  # no border
+        x = L.DepthwiseConv2D(3, padding="same", dilation_rate=2)(x)
+        return L.DepthwiseConv2D(3, strides=(1, 2), padding="same")(x)
+
+    return int8_model(build, [(40, 37, 14)], key="dsp|dw-fast")  # 14 channels: 3 groups + 2
+
+
+def pointwise_model() -> bytes:
+    """1x1 convolutions: the output-end scratch, the FC tail, odd depths, widths and channels."""
+
+    def build(x):
+        L = _layers()
+        x = L.Conv2D(7, 1)(x)  # 3 -> 7: depth 3 read past the pixel, odd channel
+        x = L.Conv2D(16, 1)(x)  # 7 -> 16
+        x = L.Conv2D(3, 1)(x)  # 16 -> 3: output smaller than the scratch, all as FC
+        x = L.Conv2D(64, 1)(x)
+        x = L.Conv2D(8, 1)(L.ReLU(6.0)(x))  # 64 -> 8
+        return L.Conv2D(9, 3, strides=2, padding="same")(x)  # segments of 24 bytes
+
+    return int8_model(build, [(9, 11, 3)], key="dsp|pointwise")
+
+
+def tiny_multiplier(model: bytes) -> bytes:
+    """Channel 0 of every conv-like op with its filter scale cut by 2^18.
+
+    Its right shift e then exceeds 23: the output offset cannot be folded into
+    the rounding addend, so the kernels add it (the "_off" paths).
+    """
+    graph = read(model)
+    for op in graph.ops:
+        if op.kind in CONV_LIKE:
+            q = graph.tensor(op.inputs[1]).quant
+            scales = (q.scale[0] * 2.0**-18, *q.scale[1:])
+            graph = _replace(graph, op.inputs[1], quant=Quant(scales, q.zero_point, q.axis))
+    return write(graph)
 
 
 def huge_bias_model(kind: str) -> bytes:
@@ -110,6 +155,33 @@ def test_huge_bias_uses_the_wide_requantisation(target, kind):
     call = compile_graph(graph, CompileOptions(target=target)).calls[0]
     assert call.args[-3 if kind == "depthwise" else -1] == 1  # wide: accumulators may reach 2^29
     check(model, target)
+
+
+@pytest.mark.parametrize("inplace", [True, False], ids=["inplace", "separate"])
+@pytest.mark.parametrize("target", TARGETS)
+def test_depthwise_fast_path_bit_exact(target, inplace):
+    functions = check(depthwise_fast_model(), target, inplace)
+    assert len(functions) == 5
+    if inplace:
+        calls = compile_graph(read(depthwise_fast_model()), CompileOptions(target=target)).calls
+        assert [c.args[-2] for c in calls[:2]] == [1, 0]  # padded copy, then zero-point windows
+
+
+@pytest.mark.parametrize("target", TARGETS)
+def test_pointwise_kernels_bit_exact(target):
+    functions = check(pointwise_model(), target)
+    assert functions.count("te_conv1x1_s8_dsp") == 5
+    assert all(c.scratch_bytes == 0 for c in compile_graph(read(pointwise_model()), CompileOptions(target=target)).calls
+               if c is not None and c.function == "te_conv1x1_s8_dsp")
+
+
+@pytest.mark.parametrize("target", TARGETS)
+def test_unfolded_output_offset_bit_exact(target):
+    model = tiny_multiplier(pointwise_model())
+    calls = compile_graph(read(model), CompileOptions(target=target)).calls
+    assert any(c.args[8] != 0 for c in calls if c is not None and c.function == "te_conv1x1_s8_dsp")
+    check(model, target)
+    check(tiny_multiplier(depthwise_fast_model()), target)
 
 
 def test_host_keeps_the_portable_kernels():
