@@ -176,6 +176,13 @@ static int te_dw_group(int channels, int fit) {
   return fit >= 16 ? fit / 16 * 16 : fit >= 8 ? 8 : fit >= 4 ? 4 : fit;
 }
 
+/* Stack bytes the ring may use when the scratch is too small for wide groups:
+ * small feature maps (6x6, 3x3) leave out_h * out_w bytes of scratch for a ring
+ * of about out_w + 2 pixels, i.e. 1-4 channels at a time, where 16 run several
+ * times faster. 1 KB is what te_conv.c's column already takes, so the deepest
+ * stack of a model does not grow. */
+#define TE_DW_STACK_RING 1024
+
 void te_depthwise_inplace_s8(const int8_t *input, int in_h, int in_w, int channels, const int8_t *filter, int k_h,
                              int k_w, const int32_t *bias, const int32_t *bias_folded, int8_t *output, int out_h,
                              int out_w, int stride_h, int stride_w, int dilation_h, int dilation_w, int pad_top,
@@ -184,11 +191,15 @@ void te_depthwise_inplace_s8(const int8_t *input, int in_h, int in_w, int channe
   const te_dw_params p = {input, filter, bias, bias_folded, multiplier, shift, in_h, in_w, channels, channels, k_h,
                           k_w, 1, out_h, out_w, stride_h, stride_w, dilation_h, dilation_w, pad_top, pad_left,
                           input_offset, output_offset, act_min, act_max};
-  /* The scratch holds out_h * out_w bytes: `slots` pixels of as many channels
-   * as fit (at least one, as slots <= out_h * out_w). */
+  /* The ring holds `slots` pixels of as many channels as fit in the scratch
+   * (out_h * out_w bytes: at least one channel, as slots <= out_h * out_w) or
+   * on the stack, whichever holds more. */
+  int8_t stack_ring[TE_DW_STACK_RING];
   const int slots = te_dw_ring_pixels(&p);
-  const int group = te_dw_group(channels, out_h * out_w / slots);
+  const int in_scratch = out_h * out_w / slots, on_stack = TE_DW_STACK_RING / slots;
+  int8_t *ring = on_stack > in_scratch ? stack_ring : scratch;
+  const int group = te_dw_group(channels, TE_MAX(in_scratch, on_stack));
   for (int c0 = 0; c0 < channels; c0 += group) {
-    te_dw_group_inplace(&p, c0, TE_MIN(group, channels - c0), scratch, slots, output);
+    te_dw_group_inplace(&p, c0, TE_MIN(group, channels - c0), ring, slots, output);
   }
 }

@@ -24,11 +24,11 @@ void te_depthwise_s8(const int8_t *input, int in_h, int in_w, int in_c, const in
  *
  * Output pixel p's channel c goes to byte p * C + c, which holds input
  * channel c of some pixel (index mod C == c in both layouts). Working on a
- * group of channels at a time, pixels are computed into a ring in `scratch`
- * (out_h * out_w bytes) and stored as soon as no later pixel of the group
- * reads the input bytes they replace; other groups' bytes are untouched. The
- * group is as wide as the ring allows (the ring holds about one output row
- * plus a window's overlap, so usually 8-16 channels or all of them).
+ * group of channels at a time, pixels are computed into a ring and stored as
+ * soon as no later pixel of the group reads the input bytes they replace;
+ * other groups' bytes are untouched. The ring (about one output row plus a
+ * window's overlap) is in `scratch` (out_h * out_w bytes) or, where that
+ * holds fewer channels, in 1 KB of stack; the group is as wide as it allows.
  * Requires out_h * out_w <= in_h * in_w. */
 void te_depthwise_inplace_s8(const int8_t *input, int in_h, int in_w, int channels, const int8_t *filter, int k_h,
                              int k_w, const int32_t *bias, const int32_t *bias_folded, int8_t *output, int out_h,

@@ -194,6 +194,8 @@ DW_CASES = [
     ((7, 7, 5), 5, 1, "same", 1, 2, "relu6"),
     ((8, 9, 3), 3, 2, "valid", 1, 2, None),
     ((6, 6, 37), 3, 1, "same", 1, 1, None),
+    # > 1024 output pixels: the in-place ring lives in the scratch, 32 + 8 channels per group.
+    ((40, 36, 40), 3, 1, "same", 1, 1, "relu6"),
 ]
 
 
