@@ -404,5 +404,6 @@ def run_pipeline(task: Task, run: RunConfig) -> pathlib.Path:
     for stage in run.stages:
         _STAGE_FUNCTIONS[stage](task, run, state)
     path = report.write_report(task, run)
+    say(report.summary(run))
     say(f"report: {path}")
     return path

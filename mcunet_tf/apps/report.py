@@ -220,6 +220,17 @@ def _export_section(task: Task, export: dict | None) -> list[str]:
     return lines
 
 
+def summary(run: RunConfig) -> str:
+    """The end of a run on the terminal: accuracies and the side-by-side table, from the export record."""
+    export = read_record(run.out_dir, "export")
+    if not export or not export.get("result"):
+        return "no export yet: the side-by-side table comes with the export stage"
+    e, c = export["result"]["export"], export["result"]["comparison"]
+    lines = [f"int8 model {e['tflite_path']}: validation accuracy float {_pct(e['float_accuracy'])}, "
+             f"int8 (TFLM = C) {_pct(e['int8_accuracy'])}; C folder {e['c_dir']}", ""]
+    return "\n".join(lines + _comparison_table(c))
+
+
 def write_report(task: Task, run: RunConfig) -> pathlib.Path:
     """Writes <out>/report.md from the stage records (and the figures next to it)."""
     records = {stage: read_record(run.out_dir, stage) for stage in STAGES}
