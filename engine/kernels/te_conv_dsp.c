@@ -376,6 +376,9 @@ static void te_dsp_im2col(const te_conv_dsp_geom *g, int oy, int ox, int32_t *co
   }
 }
 
+static void te_conv_direct(const te_conv_dsp_geom *g, int oy, int ox, const int8_t *filter, const int32_t *params,
+                           int out_c, int8_t *out, int32_t out_offset, int32_t act_min, int32_t act_max, int mode);
+
 void te_conv2d_s8_dsp(const int8_t *input, int in_h, int in_w, int in_c, const int8_t *filter, int k_h, int k_w,
                       const int32_t *params, int8_t *output, int out_h, int out_w, int out_c, int stride_h,
                       int stride_w, int dilation_h, int dilation_w, int pad_top, int pad_left, int32_t input_offset,
@@ -386,16 +389,30 @@ void te_conv2d_s8_dsp(const int8_t *input, int in_h, int in_w, int in_c, const i
                               stride_w, dilation_h, dilation_w, pad_top, pad_left, input_offset, seg_taps,
                               seg_bytes, in_h * in_w * in_c};
   const int chunks = k_h * (k_w / seg_taps) * seg_bytes / 4;
+  const int pixels = out_h * out_w;
+  int paired = pixels;
+  if (!scratch) {
+    /* No scratch given: the columns use the output's last bytes (8-byte
+     * aligned), which no pair below writes; the pixels whose outputs lie
+     * there are computed straight from the input (te_conv_direct). */
+    int at = pixels * out_c - 16 * chunks - seg_bytes;
+    at -= (int)((uintptr_t)(output + at) & 7);
+    paired = at < 0 ? 0 : (at / out_c) & ~1;
+    scratch = output + (at < 0 ? 0 : at);
+  }
   int32_t *cols = (int32_t *)scratch;
   int8_t *stage = (int8_t *)(cols + 4 * chunks);
-  const int pixels = out_h * out_w;
-  for (int p = 0; p < pixels; p += 2) {
-    const int two = p + 1 < pixels;
+  for (int p = 0; p < paired; p += 2) {
+    const int two = p + 1 < paired;
     te_dsp_im2col(&g, p / out_w, p % out_w, cols, 0, stage);
     const int q = two ? p + 1 : p; /* a lone last pixel fills both columns */
     te_dsp_im2col(&g, q / out_w, q % out_w, cols, 1, stage);
     te_dsp_mat2(cols, chunks, filter, params, out_c, output + p * out_c, two ? output + q * out_c : 0,
                 output_offset, act_min, act_max, mode);
+  }
+  for (int p = paired; p < pixels; ++p) {
+    te_conv_direct(&g, p / out_w, p % out_w, filter, params, out_c, output + p * out_c, output_offset, act_min,
+                   act_max, mode);
   }
 }
 
@@ -517,5 +534,87 @@ void te_fc_s8_dsp(const int8_t *input, int rows, int depth, const int8_t *filter
     if (o < out_c) {
       te_fc_block(x, depth, filter, params, o, 1, offset2, zp, out, output_offset, act_min, act_max, mode);
     }
+  }
+}
+
+/* Chunk j of a segment whose taps [t0, t1) lie inside the input (x: the
+ * segment's first tap): bytes of the taps outside and past the taps are the
+ * zero point (x + offset = 0). */
+static uint32_t te_seg_word(const int8_t *x, int j, int t0, int t1, int in_c, int8_t zp) {
+  const int lo = t0 * in_c, hi = t1 * in_c;
+  if (4 * j >= lo && 4 * j + 4 <= hi) return te_dsp_load32(x + 4 * j);
+  uint32_t v = 0;
+  for (int i = 3; i >= 0; --i) {
+    const int pos = 4 * j + i;
+    v = (v << 8) | (uint8_t)(pos >= lo && pos < hi ? x[pos] : zp);
+  }
+  return v;
+}
+
+/* acc[0..n) += the chunk v (its pairs x02, x13) times chunk k of the n
+ * channels' weights (w0: a pair's or the odd channel's stream, w1: the next pair's). */
+static inline __attribute__((always_inline)) void te_conv_direct_mac(int n, uint32_t v, uint32_t offset2,
+                                                                     const int8_t *w0, const int8_t *w1, int k,
+                                                                     int32_t *acc) {
+  const int32_t x02 = (int32_t)__sxtab16(offset2, v), x13 = te_dsp_odd_add(offset2, v);
+  if (n == 1) {
+    TE_FC_MAC(acc[0], te_dsp_load32(w0 + 4 * k));
+    return;
+  }
+  TE_FC_MAC(acc[0], te_dsp_load32(w0 + 8 * k));
+  TE_FC_MAC(acc[1], te_dsp_load32(w0 + 8 * k + 4));
+  if (n == 4) {
+    TE_FC_MAC(acc[2], te_dsp_load32(w1 + 8 * k));
+    TE_FC_MAC(acc[3], te_dsp_load32(w1 + 8 * k + 4));
+  }
+}
+
+/* Channels [o, o + n) (n in {1, 2, 4}) of output pixel (oy, ox) straight from
+ * the input, segment by segment, no scratch: the conv's last pixels when its
+ * columns borrow the output's end. Segments outside the input add nothing. */
+static void te_conv_direct_block(const te_conv_dsp_geom *g, int oy, int ox, const int8_t *filter,
+                                 const int32_t *params, int o, int n, int32_t *acc) {
+  const int iy0 = oy * g->stride_h - g->pad_top, ix0 = ox * g->stride_w - g->pad_left;
+  int ky0, ky1, kx0, kx1;
+  te_tap_range(iy0, g->in_h, g->k_h, g->dilation_h, &ky0, &ky1);
+  te_tap_range(ix0, g->in_w, g->k_w, g->dilation_w, &kx0, &kx1);
+  const int seg_chunks = g->seg_bytes / 4, taps = g->seg_taps, segs = g->k_w / taps;
+  const int chunks = g->k_h * segs * seg_chunks;
+  const uint32_t offset2 = te_dsp_pair(g->input_offset);
+  const int8_t zp = (int8_t)(-g->input_offset);
+  const int8_t *w0 = filter + (o / 2) * chunks * 8, *w1 = w0 + chunks * 8;
+  for (int j = 0; j < n; ++j) acc[j] = params[(o + j) * TE_DSP_PARAMS];
+  for (int ky = ky0; ky < ky1; ++ky) {
+    for (int s = 0; s < segs; ++s) {
+      const int t = s * taps, t0 = TE_MAX(kx0, t) - t, t1 = TE_MIN(kx1, t + taps) - t;
+      if (t0 >= t1) continue;
+      const int start = ((iy0 + ky * g->dilation_h) * g->in_w + ix0 + t * g->dilation_w) * g->in_c;
+      const int8_t *x = g->input + start;
+      const int k0 = (ky * segs + s) * seg_chunks;
+      const int whole = t0 == 0 && t1 == taps && start + g->seg_bytes <= g->input_end;
+#if !defined(TE_DSP_NO_ASM)
+      if (whole && n == 4) {
+        te_fc4_chunks(x, seg_chunks, w0 + 8 * k0, w1 + 8 * k0, offset2, acc);
+        continue;
+      }
+#endif
+      for (int j = 0; j < seg_chunks; ++j) {
+        const uint32_t v = whole ? te_dsp_load32(x + 4 * j) : te_seg_word(x, j, t0, t1, g->in_c, zp);
+        te_conv_direct_mac(n, v, offset2, w0, w1, k0 + j, acc);
+      }
+    }
+  }
+}
+
+static void te_conv_direct(const te_conv_dsp_geom *g, int oy, int ox, const int8_t *filter, const int32_t *params,
+                           int out_c, int8_t *out, int32_t out_offset, int32_t act_min, int32_t act_max, int mode) {
+  int32_t acc[4];
+  for (int o = 0; o < out_c;) {
+    const int n = out_c - o >= 4 ? 4 : out_c - o >= 2 ? 2 : 1;
+    te_conv_direct_block(g, oy, ox, filter, params, o, n, acc);
+    for (int j = 0; j < n; ++j) {
+      out[o + j] = te_dsp_output(acc[j], params + (o + j) * TE_DSP_PARAMS, out_offset, act_min, act_max, mode);
+    }
+    o += n;
   }
 }

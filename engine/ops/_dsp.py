@@ -186,6 +186,18 @@ def segment_filter(filt: np.ndarray, dilation_w: int) -> np.ndarray:
     return padded.reshape(out_c, -1)
 
 
+def borrow_output_end(scratch_bytes: int, output_bytes: int) -> bool:
+    """Whether te_conv2d_s8_dsp takes its columns from the output's end instead of a scratch area.
+
+    Borrowing keeps the arena at the tensors' own lower bound; its price is
+    that the pixels whose outputs lie there are computed without columns
+    (about 1.4x the instructions). Worth it while the scratch is under a
+    quarter of the output: early layers, where MCU networks peak. Deep
+    layers on small maps keep a scratch area (there, the tensors are small).
+    """
+    return 4 * scratch_bytes <= output_bytes
+
+
 def conv_scratch_bytes(k_h: int, k_w: int, in_c: int, dilation_w: int) -> int:
     """Scratch of te_conv2d_s8_dsp: 16 bytes per chunk of the padded depth, plus one segment of staging."""
     taps = _segment(k_w, dilation_w)

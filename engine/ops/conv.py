@@ -54,10 +54,11 @@ def lower_conv2d(graph: Graph, op: Op, options: LowerOptions) -> Call:
             return Call("te_conv1x1_s8_dsp", args, ("te_conv_dsp",))
         filter_dsp = _dsp.pair_filter(_dsp.segment_filter(filt.data, a.dilation_w_factor))
         scratch = _dsp.conv_scratch_bytes(k_h, k_w, in_c, a.dilation_w_factor)
+        borrow = _dsp.borrow_output_end(scratch, out.nbytes)  # then the kernel gets NULL scratch
         geometry = (a.stride_h, a.stride_w, a.dilation_h_factor, a.dilation_w_factor, pad_top, pad_left)
         args = (TensorArg(inp.id), in_h, in_w, in_c, filter_dsp, k_h, k_w, params, TensorArg(out.id), out_h, out_w,
-                out_c, *geometry, *head, ScratchArg())
-        return Call("te_conv2d_s8_dsp", args, ("te_conv_dsp",), scratch_bytes=scratch)
+                out_c, *geometry, *head, 0 if borrow else ScratchArg())
+        return Call("te_conv2d_s8_dsp", args, ("te_conv_dsp",), scratch_bytes=0 if borrow else scratch)
     if pointwise and folded is not None:
         args = (
             TensorArg(inp.id),
