@@ -95,6 +95,18 @@ def pointwise_model() -> bytes:
     return int8_model(build, [(9, 11, 3)], key="dsp|pointwise")
 
 
+def borrowing_model() -> bytes:
+    """Convolutions whose columns borrow the output's end: their last pixels (the bottom border) direct."""
+
+    def build(x):
+        L = _layers()
+        x = L.Conv2D(9, 3, padding="same")(x)  # in_c 3: row segments; 9 channels: a pair block and an odd one
+        x = L.Conv2D(6, 3, padding="same", dilation_rate=2)(x)  # tap segments of 12 bytes, 2-channel blocks
+        return L.Conv2D(7, (3, 5), strides=2, padding="valid")(x)  # scratch kept: output too small
+
+    return int8_model(build, [(20, 18, 3)], key="dsp|borrow")
+
+
 def tiny_multiplier(model: bytes) -> bytes:
     """Channel 0 of every conv-like op with its filter scale cut by 2^18.
 
@@ -173,6 +185,14 @@ def test_pointwise_kernels_bit_exact(target):
     assert functions.count("te_conv1x1_s8_dsp") == 5
     assert all(c.scratch_bytes == 0 for c in compile_graph(read(pointwise_model()), CompileOptions(target=target)).calls
                if c is not None and c.function == "te_conv1x1_s8_dsp")
+
+
+@pytest.mark.parametrize("target", TARGETS)
+def test_conv_borrowing_the_output_end_bit_exact(target):
+    calls = [c for c in compile_graph(read(borrowing_model()), CompileOptions(target=target)).calls if c is not None]
+    assert [c.scratch_bytes == 0 for c in calls] == [True, True, False]
+    check(borrowing_model(), target)
+    check(unfoldable_bias(borrowing_model()), target)  # the wide requantisation on the direct pixels
 
 
 @pytest.mark.parametrize("target", TARGETS)
