@@ -249,8 +249,9 @@ def train_stage(task: Task, run: RunConfig, state: dict) -> dict:
         say(f"train: done before ({record['result']['steps']} steps, {record_path(run.out_dir, 'train')}), skipped")
         return record
     if record and {**record["settings"], "steps": 0, "epochs": 0} != _plain({**settings, "steps": 0, "epochs": 0}):
-        raise AppError(f"{run.out_dir}: holds a supernet trained with other settings ({record_path(run.out_dir, 'train')}"
-                       f"); use a new --out_dir or delete {run.out_dir / 'supernet'} and train.json")
+        raise AppError(f"{run.out_dir}: holds a supernet trained with other settings "
+                       f"({record_path(run.out_dir, 'train')}); use a new --out_dir or delete "
+                       f"{run.out_dir / 'supernet'} and train.json")
     write_record(run.out_dir, "train", {"settings": settings, "result": None})  # marks the checkpoints' settings
     s = run.settings
     config = TrainConfig(steps=settings["steps"], global_batch_size=s.batch_size, learning_rate=s.learning_rate,

@@ -181,7 +181,8 @@ def _comparison_table(c: dict) -> list[str]:
     return ["| | ours (generated C) | TFLM |", "|---|---|---|",
             f"| bit-exact | {'yes' if c['bit_exact'] else 'NO'}: {c['tensors_compared']} tensors, "
             f"{c['samples']} inputs | (oracle) |",
-            f"| SRAM: arena | {c['arena_bytes']:,} B | {c['tflm_arena_bytes']:,} B (head {c['tflm_arena_head_bytes']:,} B) |",
+            f"| SRAM: arena | {c['arena_bytes']:,} B | {c['tflm_arena_bytes']:,} B "
+            f"(head {c['tflm_arena_head_bytes']:,} B) |",
             f"| activation lower bound | {c['lower_bound_bytes']:,} B | |",
             f"| Flash: weights | {c['weight_bytes']:,} B | .tflite file {c['tflite_bytes']:,} B |",
             f"| host code / constants (-O2) | {c['code_bytes']:,} B / {c['const_bytes']:,} B | |",
@@ -195,7 +196,8 @@ def _export_section(task: Task, export: dict | None) -> list[str]:
     r = export["result"]
     e, c, built = r["export"], r["comparison"], r["built"]
     lines = ["## 3. Export", "",
-             (f"QAT ({export['settings']['qat_epochs']} epochs on {r['train_examples']} examples), full-int8 conversion."
+             (f"QAT ({export['settings']['qat_epochs']} epochs on {r['train_examples']} examples), "
+              "full-int8 conversion."
               if e["method"] == "qat" else
               f"Post-training quantisation (calibrated on {r['train_examples']} examples), full-int8 conversion."),
              "", "| | value |", "|---|---|",
