@@ -348,6 +348,54 @@ static void te_dsp_widen_rows(const int8_t *x, int stride, int rows, int chunks,
   }
 }
 
+/* Tap (0, 0) of pixel (oy, ox) in the input when its whole window lies
+ * inside and its last segment may be read whole (see te_dsp_im2col_seg);
+ * NULL otherwise. Only for row segments (dilation_w 1). */
+static const int8_t *te_dsp_interior(const te_conv_dsp_geom *g, int oy, int ox) {
+  const int iy0 = oy * g->stride_h - g->pad_top, ix0 = ox * g->stride_w - g->pad_left;
+  const int last_row = iy0 + (g->k_h - 1) * g->dilation_h;
+  if (g->seg_taps != g->k_w || iy0 < 0 || ix0 < 0 || last_row >= g->in_h || ix0 + g->k_w > g->in_w ||
+      (last_row * g->in_w + ix0) * g->in_c + g->seg_bytes > g->input_end) {
+    return 0;
+  }
+  return g->input + (iy0 * g->in_w + ix0) * g->in_c;
+}
+
+/* Both columns of two interior pixels at once (a: tap (0, 0) of column A,
+ * b of column B): per chunk 9 instructions for both, against 9 for one in C.
+ * Each segment of chunks is a kernel row, `row` input bytes apart. */
+static void te_dsp_im2col2(const te_conv_dsp_geom *g, const int8_t *a, const int8_t *b, int32_t *cols) {
+  const int chunks = g->seg_bytes / 4, row = g->dilation_h * g->in_w * g->in_c;
+  const uint32_t offset2 = te_dsp_pair(g->input_offset);
+#if !defined(TE_DSP_NO_ASM)
+  const int ab = (int)(b - a) - 4; /* from A's next chunk to B's current one */
+  for (int r = 0; r < g->k_h; ++r, a += row) {
+    register int32_t a02 __asm__("r0"), a13 __asm__("r1"), b02 __asm__("r2"), b13 __asm__("r3");
+    const int8_t *x = a, *end = a + 4 * chunks;
+    __asm__ volatile(
+        "1:\n\t"
+        "ldr r1, [%[x]], #4\n\t"
+        "ldr r3, [%[x], %[ab]]\n\t"
+        "sxtab16 r0, %[off], r1\n\t"
+        "sxtab16 r1, %[off], r1, ror #8\n\t"
+        "sxtab16 r2, %[off], r3\n\t"
+        "sxtab16 r3, %[off], r3, ror #8\n\t"
+        "stm %[d]!, {r0, r1, r2, r3}\n\t"
+        "cmp %[x], %[end]\n\t"
+        "bne 1b\n\t"
+        : "=&r"(a02), "=&r"(a13), "=&r"(b02), "=&r"(b13), [x] "+&r"(x), [d] "+&r"(cols)
+        : [ab] "r"(ab), [off] "r"(offset2), [end] "r"(end)
+        : "cc", "memory");
+  }
+#else
+  for (int r = 0; r < g->k_h; ++r, a += row, b += row) {
+    te_dsp_widen(a, chunks, offset2, cols, 4);
+    te_dsp_widen(b, chunks, offset2, cols + 2, 4);
+    cols += 4 * chunks;
+  }
+#endif
+}
+
 /* im2col of output pixel (oy, ox) into column slot `col` (0 or 1) of cols. */
 static void te_dsp_im2col(const te_conv_dsp_geom *g, int oy, int ox, int32_t *cols, int col, int8_t *stage) {
   const int iy0 = oy * g->stride_h - g->pad_top, ix0 = ox * g->stride_w - g->pad_left;
@@ -404,9 +452,14 @@ void te_conv2d_s8_dsp(const int8_t *input, int in_h, int in_w, int in_c, const i
   int8_t *stage = (int8_t *)(cols + 4 * chunks);
   for (int p = 0; p < paired; p += 2) {
     const int two = p + 1 < paired;
-    te_dsp_im2col(&g, p / out_w, p % out_w, cols, 0, stage);
     const int q = two ? p + 1 : p; /* a lone last pixel fills both columns */
-    te_dsp_im2col(&g, q / out_w, q % out_w, cols, 1, stage);
+    const int8_t *a = te_dsp_interior(&g, p / out_w, p % out_w), *b = a ? te_dsp_interior(&g, q / out_w, q % out_w) : 0;
+    if (b) {
+      te_dsp_im2col2(&g, a, b, cols);
+    } else {
+      te_dsp_im2col(&g, p / out_w, p % out_w, cols, 0, stage);
+      te_dsp_im2col(&g, q / out_w, q % out_w, cols, 1, stage);
+    }
     te_dsp_mat2(cols, chunks, filter, params, out_c, output + p * out_c, two ? output + q * out_c : 0,
                 output_offset, act_min, act_max, mode);
   }
