@@ -25,40 +25,6 @@ static inline void te_tap_range(int origin, int size, int taps, int dilation, in
   *last = TE_MAX(TE_MIN(hi, taps), lo);
 }
 
-/* acc[j] += (x[j] + offset) * w[j] for j < n, n <= TE_LANES: one filter tap
- * of a depthwise convolution over a block of channels. */
-static inline void te_mac_lanes_s8(int32_t *acc, const int8_t *x, const int8_t *w, int n, int32_t offset) {
-  if (n == TE_LANES) {
-    for (int j = 0; j < TE_LANES; ++j) acc[j] += (x[j] + offset) * w[j];
-  } else {
-    for (int j = 0; j < n; ++j) acc[j] += (x[j] + offset) * w[j];
-  }
-}
-
-/* acc[j] += sum over k < depth of (x[k] + offset) * w[k * w_stride + j], for the
- * n <= TE_LANES output channels of one block: the outer-product form of a
- * convolution (weights in [tap][in channel][out channel] order), which needs
- * no horizontal sums. |x + offset| <= 255 and |w| <= 128, so each product fits
- * in int16: the cast lets the compiler multiply 8 lanes at a time. */
-static inline void te_mac_depth_s8(int32_t *acc, const int8_t *x, const int8_t *w, int depth, int w_stride, int n,
-                                   int32_t offset) {
-  if (n == TE_LANES) {
-    int32_t a[TE_LANES];
-    for (int j = 0; j < TE_LANES; ++j) a[j] = acc[j];
-    for (int k = 0; k < depth; ++k) {
-      const int16_t xk = (int16_t)(x[k] + offset);
-      const int8_t *wk = w + k * w_stride;
-      for (int j = 0; j < TE_LANES; ++j) a[j] += (int16_t)(xk * wk[j]);
-    }
-    for (int j = 0; j < TE_LANES; ++j) acc[j] = a[j];
-    return;
-  }
-  for (int k = 0; k < depth; ++k) {
-    const int32_t xk = x[k] + offset;
-    for (int j = 0; j < n; ++j) acc[j] += xk * w[k * w_stride + j];
-  }
-}
-
 /* te_requantize for multiplier >= 0 (every conv-like multiplier is), in
  * fewer, branch-free steps with the same result:
  * - the doubling high multiply, (ab + nudge) / 2^31 truncated with a nudge of
