@@ -45,10 +45,4 @@ void te_conv2d_s8_dsp(const int8_t *input, int in_h, int in_w, int in_c, const i
                       int stride_w, int dilation_h, int dilation_w, int pad_top, int pad_left, int32_t input_offset,
                       int32_t output_offset, int32_t act_min, int32_t act_max, int wide, void *scratch);
 
-/* FULLY_CONNECTED: `rows` input rows of `depth` bytes; each 4-byte chunk of
- * a row is widened in registers once per 4 output channels (no scratch). */
-void te_fc_s8_dsp(const int8_t *input, int rows, int depth, const int8_t *filter, const int32_t *params,
-                  int8_t *output, int out_c, int32_t input_offset, int32_t output_offset, int32_t act_min,
-                  int32_t act_max, int wide);
-
 #endif /* TE_CONV_DSP_H */

@@ -42,6 +42,13 @@
 #include <stdint.h>
 #include <string.h>
 
+/* The kernels' inline-assembly loops need 13 registers; unoptimised builds
+ * keep r7 as the frame pointer and spill operands, leaving too few, so they
+ * (and anyone defining TE_DSP_NO_ASM) get the C form of every loop. */
+#if !defined(TE_DSP_NO_ASM) && !defined(__OPTIMIZE__)
+#define TE_DSP_NO_ASM 1
+#endif
+
 /* Per output channel, the DSP kernels read 4 int32 parameters. */
 #define TE_DSP_PARAMS 4 /* bias, multiplier, 2^(e-1), e */
 
@@ -58,6 +65,9 @@ static inline uint32_t te_dsp_ror8(uint32_t x) { return (x >> 8) | (x << 24); }
 
 /* Two words from an 8-byte aligned address in one LDRD. */
 static inline uint64_t te_dsp_load64(const void *p) { return *(const uint64_t *)p; }
+
+/* v in both int16 lanes, as SXTAB16 adds it (the input offset). */
+static inline uint32_t te_dsp_pair(int32_t v) { return ((uint32_t)v & 0xFFFFu) * 0x10001u; }
 
 /* Bytes 0 and 2 of x as int16 lanes (SXTB16). */
 static inline int32_t te_dsp_even(uint32_t x) { return (int32_t)__sxtb16(x); }

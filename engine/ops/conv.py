@@ -51,14 +51,14 @@ def lower_conv2d(graph: Graph, op: Op, options: LowerOptions) -> Call:
         if pointwise:  # no scratch: te_conv1x1_s8_dsp borrows the output's end
             filter_dsp = _dsp.pair_filter(filt.data.reshape(out_c, -1))
             args = (TensorArg(inp.id), in_h * in_w, in_c, filter_dsp, params, TensorArg(out.id), out_c, *head)
-            return Call("te_conv1x1_s8_dsp", args, ("te_conv_dsp",))
+            return Call("te_conv1x1_s8_dsp", args, ("te_conv_dsp", "te_fc_dsp"))
         filter_dsp = _dsp.pair_filter(_dsp.segment_filter(filt.data, a.dilation_w_factor))
         scratch = _dsp.conv_scratch_bytes(k_h, k_w, in_c, a.dilation_w_factor)
         borrow = _dsp.borrow_output_end(scratch, out.nbytes)  # then the kernel gets NULL scratch
         geometry = (a.stride_h, a.stride_w, a.dilation_h_factor, a.dilation_w_factor, pad_top, pad_left)
         args = (TensorArg(inp.id), in_h, in_w, in_c, filter_dsp, k_h, k_w, params, TensorArg(out.id), out_h, out_w,
                 out_c, *geometry, *head, 0 if borrow else ScratchArg())
-        return Call("te_conv2d_s8_dsp", args, ("te_conv_dsp",), scratch_bytes=0 if borrow else scratch)
+        return Call("te_conv2d_s8_dsp", args, ("te_conv_dsp", "te_fc_dsp"), scratch_bytes=0 if borrow else scratch)
     if pointwise and folded is not None:
         args = (
             TensorArg(inp.id),

@@ -58,7 +58,7 @@ def lower_fully_connected(graph: Graph, op: Op, options: LowerOptions) -> Call:
     if _dsp.use_dsp(options) and dsp is not None:
         args = (TensorArg(inp.id), rows, depth, _dsp.pair_filter(filt.data), _dsp.conv_params(dsp), TensorArg(out.id),
                 out_c, -in_zp, dsp.output_offset, lo, hi, int(dsp.wide))
-        return Call("te_fc_s8_dsp", args, ("te_conv_dsp",))
+        return Call("te_fc_s8_dsp", args, ("te_fc_dsp",))
     if folded is not None:
         args = (
             TensorArg(inp.id),

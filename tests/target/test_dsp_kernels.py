@@ -11,6 +11,7 @@ is compared, and each test checks that the DSP kernels were really picked.
 
 from __future__ import annotations
 
+import functools
 import os
 import shutil
 
@@ -202,6 +203,16 @@ def test_unfolded_output_offset_bit_exact(target):
     assert any(c.args[8] != 0 for c in calls if c is not None and c.function == "te_conv1x1_s8_dsp")
     check(model, target)
     check(tiny_multiplier(depthwise_fast_model()), target)
+
+
+@pytest.mark.parametrize("model", ["depthwise_fast", "pointwise", "borrowing", "unfoldable_borrowing"])
+def test_c_fallback_bit_exact(monkeypatch, model):
+    """The C forms of the assembly loops (TE_DSP_NO_ASM, also what -O0 builds get)."""
+    build = functools.partial(cortexm.build_elf, opt="-DTE_DSP_NO_ASM")  # and no -O: unoptimised
+    monkeypatch.setattr(cortexm, "build_elf", build)
+    models = {"depthwise_fast": depthwise_fast_model, "pointwise": pointwise_model, "borrowing": borrowing_model,
+              "unfoldable_borrowing": lambda: unfoldable_bias(borrowing_model())}
+    check(models[model](), "cortex-m7", samples=2)
 
 
 def test_host_keeps_the_portable_kernels():
