@@ -37,7 +37,7 @@ KERNELS = pathlib.Path(__file__).parent / "kernels"
 # Kernels the stage can run on a patch; anything else ends the patchable prefix.
 RETARGETABLE = frozenset({
     "te_conv2d_s8", "te_conv1x1_s8", "te_depthwise_s8", "te_depthwise_inplace_s8",
-    "te_avgpool_s8", "te_maxpool_s8", "te_add_s8", "te_sub_s8", "te_mul_s8",
+    "te_avgpool_s8", "te_maxpool_s8", "te_add_s8", "te_add_lut_s8", "te_sub_s8", "te_mul_s8",
 })
 # Patch-size scratch of the kernels that take one (bytes, from the output region).
 _SCRATCH = {"te_depthwise_inplace_s8": lambda out: out.area}
