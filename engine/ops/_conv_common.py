@@ -128,6 +128,44 @@ def check_accumulator(op: Op, bias: np.ndarray | None, weights: np.ndarray | Non
         raise UnsupportedOp(f"{op.kind}: bias + accumulation could overflow int32 (worst case {int(worst.max())})")
 
 
+def operands(graph: Graph, op: Op) -> tuple[Tensor, Tensor, Tensor, tuple[int, int, int], tuple[int, int, int]]:
+    """(input, filter, output, input HWC, output HWC) of a conv-like op, all checked int8, batch 1."""
+    inp = int8_tensor(graph, op, 0, "input")
+    filt = int8_tensor(graph, op, 1, "filter")
+    out = int8_tensor(graph, op, 0, "output", outputs=True)
+    return inp, filt, out, batch_one(op, inp), batch_one(op, out)
+
+
+@dataclasses.dataclass(frozen=True)
+class ConvPrepare:
+    """What CONV_2D and DEPTHWISE_CONV_2D Prepare alike: bias, pads, zero points, requantisation."""
+
+    bias: np.ndarray | None
+    pad_top: int
+    pad_left: int
+    in_zp: int
+    out_zp: int
+    rq: Requant
+
+
+def prepare(graph: Graph, op: Op, inp: Tensor, filt: Tensor, out: Tensor, k_hw: tuple[int, int]) -> ConvPrepare:
+    """Bias, TFLite padding (or fused explicit pads), zero points and per-channel requantisation."""
+    a = op.attrs
+    out_c = out.shape[3]
+    pad_top, pad_left = geometry(
+        op, tuple(inp.shape[1:3]), tuple(out.shape[1:3]), k_hw, (a.stride_h, a.stride_w),
+        (a.dilation_h_factor, a.dilation_w_factor), a.padding,
+    )
+    return ConvPrepare(
+        bias=bias_values(graph, op, 2, out_c),
+        pad_top=pad_top,
+        pad_left=pad_left,
+        in_zp=activation_scale(inp)[1],
+        out_zp=activation_scale(out)[1],
+        rq=conv_requant(op, inp, filt, out, out_c, a.fused_activation_function),
+    )
+
+
 def geometry(
     op: Op,
     in_hw: tuple[int, int],

@@ -16,30 +16,15 @@ from tflite_bridge.ir import Graph, Op
 @lowering("DEPTHWISE_CONV_2D")
 def lower_depthwise(graph: Graph, op: Op, options: LowerOptions) -> Call:
     a = op.attrs
-    inp = cc.int8_tensor(graph, op, 0, "input")
-    filt = cc.int8_tensor(graph, op, 1, "filter")
-    out = cc.int8_tensor(graph, op, 0, "output", outputs=True)
-    in_h, in_w, in_c = cc.batch_one(op, inp)
-    out_h, out_w, out_c = cc.batch_one(op, out)
+    inp, filt, out, (in_h, in_w, in_c), (out_h, out_w, out_c) = cc.operands(graph, op)
     if len(filt.shape) != 4 or filt.shape[0] != 1 or filt.shape[3] != out_c:
         raise UnsupportedOp(f"DEPTHWISE_CONV_2D: filter shape {filt.shape} for {out_c} output channels")
     _, k_h, k_w, _ = filt.shape
     multiplier = out_c // in_c
     if multiplier * in_c != out_c or a.depth_multiplier != multiplier:
         raise UnsupportedOp(f"DEPTHWISE_CONV_2D: {in_c} -> {out_c} channels with depth_multiplier {a.depth_multiplier}")
-    bias = cc.bias_values(graph, op, 2, out_c)
-    pad_top, pad_left = cc.geometry(
-        op,
-        (in_h, in_w),
-        (out_h, out_w),
-        (k_h, k_w),
-        (a.stride_h, a.stride_w),
-        (a.dilation_h_factor, a.dilation_w_factor),
-        a.padding,
-    )
-    _, in_zp = cc.activation_scale(inp)
-    _, out_zp = cc.activation_scale(out)
-    rq = cc.conv_requant(op, inp, filt, out, out_c, a.fused_activation_function)
+    p = cc.prepare(graph, op, inp, filt, out, (k_h, k_w))
+    bias, pad_top, pad_left, in_zp, out_zp, rq = p.bias, p.pad_top, p.pad_left, p.in_zp, p.out_zp, p.rq
     mult, shift = cc.requant_args(rq)
     taps = None if filt.data is None else filt.data.reshape(-1, out_c).T
     cc.check_accumulator(op, bias, taps, -in_zp)
