@@ -161,17 +161,15 @@ def _check_resize(graph: Graph, op: Op, x, y) -> None:
         raise UnsupportedOp(f"{op.kind}: size {size.tolist()} vs output {y.shape}")
 
 
-@lowering("RESIZE_NEAREST_NEIGHBOR")
-def lower_resize_nearest(graph: Graph, op: Op, options: LowerOptions) -> Call:
+def _resize_call(graph: Graph, op: Op, function: str, index_map) -> Call:
+    """A resize kernel call: shapes plus one int32 table per spatial axis, `index_map(in, out)`."""
     x = graph.tensor(op.inputs[0])
     y = output(graph, op)
     _check_resize(graph, op, x, y)
-    a = op.attrs
     n, h, w, c = x.shape
-    ys = nearest_neighbor_map(h, y.shape[1], a.align_corners, a.half_pixel_centers)
-    xs = nearest_neighbor_map(w, y.shape[2], a.align_corners, a.half_pixel_centers)
+    ys, xs = index_map(h, y.shape[1]), index_map(w, y.shape[2])
     return Call(
-        function="te_resize_nearest_s8",
+        function=function,
         args=(
             TensorArg(x.id),
             TensorArg(y.id),
@@ -186,6 +184,13 @@ def lower_resize_nearest(graph: Graph, op: Op, options: LowerOptions) -> Call:
         ),
         sources=("te_shape",),
     )
+
+
+@lowering("RESIZE_NEAREST_NEIGHBOR")
+def lower_resize_nearest(graph: Graph, op: Op, options: LowerOptions) -> Call:
+    a = op.attrs
+    return _resize_call(graph, op, "te_resize_nearest_s8",
+                        lambda i, o: nearest_neighbor_map(i, o, a.align_corners, a.half_pixel_centers))
 
 
 def _c_div(a: int, b: int) -> int:
@@ -214,33 +219,13 @@ def bilinear_params(
 
 @lowering("RESIZE_BILINEAR")
 def lower_resize_bilinear(graph: Graph, op: Op, options: LowerOptions) -> Call:
-    x = graph.tensor(op.inputs[0])
-    y = output(graph, op)
-    _check_resize(graph, op, x, y)
     a = op.attrs
     if a.align_corners and a.half_pixel_centers:
         raise UnsupportedOp(
             "RESIZE_BILINEAR: align_corners with half_pixel_centers (TFLM rejects it)"
         )
-    n, h, w, c = x.shape
-    ys = bilinear_params(h, y.shape[1], a.align_corners, a.half_pixel_centers)
-    xs = bilinear_params(w, y.shape[2], a.align_corners, a.half_pixel_centers)
-    return Call(
-        function="te_resize_bilinear_s8",
-        args=(
-            TensorArg(x.id),
-            TensorArg(y.id),
-            n,
-            h,
-            w,
-            c,
-            y.shape[1],
-            y.shape[2],
-            ConstArray("int32_t", tuple(ys)),
-            ConstArray("int32_t", tuple(xs)),
-        ),
-        sources=("te_shape",),
-    )
+    return _resize_call(graph, op, "te_resize_bilinear_s8",
+                        lambda i, o: bilinear_params(i, o, a.align_corners, a.half_pixel_centers))
 
 
 MAP_AXES = 5  # TE_MAP_AXES in te_shape.c
