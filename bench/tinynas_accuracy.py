@@ -114,7 +114,8 @@ def searched(space, budget, data):
 
     (x_train, y_train), (x_val, y_val) = data
     start = time.time()
-    trained = train_supernet(space, lambda: tf.data.Dataset.from_tensor_slices((x_train, y_train)).shuffle(2048, seed=0),
+    train_data = lambda: tf.data.Dataset.from_tensor_slices((x_train, y_train)).shuffle(2048, seed=0)
+    trained = train_supernet(space, train_data,
                              TrainConfig(steps=_SUPERNET_STEPS.value, global_batch_size=64, learning_rate=0.05,
                                          num_random=1, seed=0))
     print(f"supernet trained in {time.time() - start:.0f} s", flush=True)

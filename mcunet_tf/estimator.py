@@ -26,7 +26,11 @@ arena: every activation, in-place depthwise and ADD, scratch), `weight_bytes` is
 
 `Estimator` is the fast path: it lowers each distinct op signature once (on a one-op graph) and
 reruns only the engine's memory analysis and planner per candidate, giving the same numbers as
-`compile_graph` (tested). Latency is reported as MACs (`tflite_bridge.analysis.total_macs`).
+`compile_graph` (tested).
+
+Latency is `instructions`: Cortex-M7 instructions per inference predicted per op from its shapes by
+the engine's latency model (engine/target/latency.py, fitted to exact QEMU counts of our kernels by
+bench/latency_fit.py); MACs (`tflite_bridge.analysis.total_macs`) come too.
 """
 
 from __future__ import annotations
@@ -40,6 +44,7 @@ import numpy as np
 from engine import memory, planner
 from engine.compile import CompileOptions, Program
 from engine.lowering import Call, ConstArray, LowerOptions, TensorArg, lower
+from engine.target import latency
 from mcunet_tf.config import SubnetConfig
 from tflite_bridge import analysis
 from tflite_bridge.attrs import (
@@ -59,6 +64,8 @@ from tflite_bridge.ir import ABSENT, DType, Graph, Op, Quant, Tensor
 _ALIGN = 16
 _CTYPE_BYTES = {"int8_t": 1, "uint8_t": 1, "int16_t": 2, "int32_t": 4}
 # Converter op versions for these int8 ops (TF 2.21).
+# The core whose instruction counts `Cost.instructions` predicts.
+LATENCY_TARGET = "cortex-m7"
 _VERSIONS = {"CONV_2D": 3, "DEPTHWISE_CONV_2D": 3, "ADD": 2, "MEAN": 2, "FULLY_CONNECTED": 4}
 
 
@@ -71,8 +78,9 @@ class Cost:
         weight_bytes: constant tensors the ops read (`Program.weight_bytes`).
         const_bytes: static const arrays of the generated C, 16-byte aligned each.
         code_bytes: Cortex-M4 .text of the distinct kernel functions called (0 if unknown).
-        macs: conv, depthwise and fully-connected multiply-accumulates (the latency proxy).
+        macs: conv, depthwise and fully-connected multiply-accumulates.
         kernels: the distinct kernel functions called, sorted.
+        instructions: predicted Cortex-M7 instructions per inference (`LATENCY_TARGET`'s model).
     """
 
     sram_bytes: int
@@ -81,6 +89,7 @@ class Cost:
     code_bytes: int
     macs: int
     kernels: tuple[str, ...]
+    instructions: int = 0
 
     @property
     def flash_bytes(self) -> int:
@@ -94,7 +103,10 @@ class _GraphBuilder:
     """Appends tensors and ops in the converter's order: input, ops' outputs in execution order."""
 
     # Dummy quantisation: any positive scales give the same plan; fixed so op signatures repeat.
-    ACT = Quant((0.05,), (-128,))
+    # Activations take the calibrated RELU6 range (6/255, -128), as the converter's: RELU6 then
+    # clamps nothing, and the lowerings choose the kernels real conversions get (on Cortex-M the
+    # full-range depthwise is the assembly one, three times faster than the clamping C loop).
+    ACT = Quant((6.0 / 255.0,), (-128,))
     FILTER_SCALE = 0.01
 
     def __init__(self):
@@ -266,7 +278,7 @@ def program_cost(program: Program) -> Cost:
     const = arrays + sum(_array_bytes(graph.tensors[t].num_elements, graph.tensors[t].dtype.itemsize) for t in tensors)
     kernels = tuple(sorted({c.function for c in program.calls if c is not None}))
     return Cost(program.arena_bytes, program.weight_bytes, const, code_bytes(program.calls),
-                analysis.total_macs(graph), kernels)
+                analysis.total_macs(graph), kernels, latency.load(LATENCY_TARGET).instructions(graph))
 
 
 # ---------------------------------------------------------------- the fast path
@@ -279,6 +291,7 @@ class _OpFacts:
     stub: Call  # the lowering's Call without arguments: function, sources, scratch, alias
     array_bytes: int
     tensor_slots: tuple[int, ...]  # input slots whose constant tensor the kernel reads by pointer
+    instructions: float  # the latency model's prediction for this op
 
 
 def _signature(graph: Graph, op: Op) -> tuple:
@@ -312,6 +325,7 @@ class Estimator:
         self._lower_options = LowerOptions(inplace=options.inplace, target=options.target)
         self._facts: dict[tuple, _OpFacts] = {}
         self._costs: dict[str, Cost] = {}
+        self._latency = latency.load(LATENCY_TARGET)
 
     def cost(self, config: SubnetConfig) -> Cost:
         """The engine cost of `config` (cached per config)."""
@@ -322,7 +336,7 @@ class Estimator:
 
     def graph_cost(self, graph: Graph) -> Cost:
         """The cost of a `subnet_graph`-style graph (constants all zeros but MEAN's axes)."""
-        facts = [self._op_facts(graph, op) for op in graph.ops]
+        facts = [self._op_facts(graph, i) for i in range(len(graph.ops))]
         calls = {i: f.stub for i, f in enumerate(facts)}
         layout = memory.analyse(graph, calls)
         program = Program(graph, tuple(calls.values()), layout, self._plan(layout.buffers), self.options)
@@ -331,7 +345,7 @@ class Estimator:
             _array_bytes(graph.tensors[t].num_elements, graph.tensors[t].dtype.itemsize) for t in tensors)
         kernels = tuple(sorted({f.stub.function for f in facts}))
         return Cost(program.arena_bytes, program.weight_bytes, const, code_bytes(program.calls),
-                    analysis.total_macs(graph), kernels)
+                    analysis.total_macs(graph), kernels, round(sum(f.instructions for f in facts)))
 
     def _plan(self, buffers: tuple[planner.Buffer, ...]) -> planner.Plan:
         """`planner.plan(buffers, options.planner)`, or a plan with its peak when that is certain.
@@ -348,14 +362,15 @@ class Estimator:
                 return planner.Plan(offsets, bound, bound, "two_ended")
         return planner.plan(buffers, algorithm=self.options.planner)
 
-    def _op_facts(self, graph: Graph, op: Op) -> _OpFacts:
+    def _op_facts(self, graph: Graph, index: int) -> _OpFacts:
+        op = graph.ops[index]
         key = _signature(graph, op)
         if key not in self._facts:
             call = lower(graph, op, self._lower_options)
             arrays, tensors = _call_constants(graph, call)
             slots = tuple(sorted({op.inputs.index(t) for t in tensors}))
             stub = dataclasses.replace(call, args=())
-            self._facts[key] = _OpFacts(stub, arrays, slots)
+            self._facts[key] = _OpFacts(stub, arrays, slots, self._latency.op_instructions(graph, index))
         return self._facts[key]
 
 

@@ -46,15 +46,18 @@ class Budget:
     Attributes:
         sram_bytes: the engine's arena must fit (`Cost.sram_bytes`).
         flash_bytes: constants plus kernel code must fit (`Cost.flash_bytes`).
-        max_macs: optional latency bound, in multiply-accumulates.
+        max_macs: optional bound on multiply-accumulates.
+        max_instructions: optional latency bound, in predicted Cortex-M7 instructions per inference
+            (`Cost.instructions`; at one instruction a cycle, 216 MHz runs 216,000,000 a second).
     """
 
     sram_bytes: int
     flash_bytes: int
     max_macs: int | None = None
+    max_instructions: int | None = None
 
     def __post_init__(self):
-        for name in ("sram_bytes", "flash_bytes", "max_macs"):
+        for name in ("sram_bytes", "flash_bytes", "max_macs", "max_instructions"):
             value = getattr(self, name)
             if value is not None and (not isinstance(value, int) or value <= 0):
                 raise SearchError(f"Budget.{name} must be a positive int, got {value!r}")
@@ -71,6 +74,8 @@ class Budget:
             out.append(f"Flash {cost.flash_bytes:,} > {self.flash_bytes:,}")
         if self.max_macs is not None and cost.macs > self.max_macs:
             out.append(f"MACs {cost.macs:,} > {self.max_macs:,}")
+        if self.max_instructions is not None and cost.instructions > self.max_instructions:
+            out.append(f"instructions {cost.instructions:,} > {self.max_instructions:,}")
         return out
 
 
@@ -383,6 +388,7 @@ def _log_entry(generation: int, population: Sequence[Candidate], run: _Evolution
         "mean_fitness": float(np.mean([c.accuracy for c in population])),
         "best_config": best.config.to_dict(), "best_sram_bytes": best.cost.sram_bytes,
         "best_flash_bytes": best.cost.flash_bytes, "best_macs": best.cost.macs,
+        "best_instructions": best.cost.instructions,
         "max_sram_bytes": max(column(lambda c: c.sram_bytes)), "max_flash_bytes": max(column(lambda c: c.flash_bytes)),
         "mean_macs": float(np.mean(column(lambda c: c.macs))), "evaluated": len(run.scores), "rejected": run.rejected,
         "budget": dataclasses.asdict(run.budget),

@@ -149,3 +149,17 @@ def _profile(work: pathlib.Path, folder: pathlib.Path, program: Program, t: cort
     run = qemu.run_elf(t, elf, work)
     return tuple(OpProfile(i, op.kind, n, analysis.op_macs(graph, i))
                  for i, (op, n) in enumerate(zip(graph.ops, run.op_instructions)))
+
+
+def profile_program(program: Program, seed: int = 0) -> tuple[OpProfile, ...]:
+    """Exact instructions per op of a compiled program on its Cortex-M target, one random input.
+
+    No TFLM comparison (the program may come from a graph TFLM cannot run, e.g. the
+    estimator's zero-weight subnets); `verify_target(..., profile=True)` is the checked form.
+    """
+    t = cortexm.target(program.options.target)
+    cortexm.check_toolchain()
+    with tempfile.TemporaryDirectory(prefix="te_profile_") as tmp:
+        work = pathlib.Path(tmp)
+        folder = codegen.write_folder(cortexm.render(program), work / program.options.name)
+        return _profile(work, folder, program, t, random_inputs(program.graph, 1, seed))

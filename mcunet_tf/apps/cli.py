@@ -27,6 +27,8 @@ _SRAM_KB = flags.DEFINE_integer("sram_kb", None, "SRAM budget for the model's ar
                                 "overrides the board's.")
 _FLASH_KB = flags.DEFINE_integer("flash_kb", None, "Flash budget for the model's weights + constants + kernel "
                                  "code, kB (1024 bytes); overrides the board's.")
+_MAX_MINSTR = flags.DEFINE_float("max_minstr", None, "Latency bound for the search: predicted Cortex-M7 "
+                                  "instructions per inference, in millions (none by default).")
 _STAGES = flags.DEFINE_string("stages", ",".join(common.STAGES), "Comma-separated subset of "
                               f"{','.join(common.STAGES)}; finished stages are skipped, missing ones read "
                               "from --out_dir.")
@@ -66,7 +68,7 @@ def preset_name(data_dir: str | None, preset: str | None) -> str:
 
 def run_config(app: str, preset: str, settings: common.Settings) -> common.RunConfig:
     """The RunConfig of the parsed flags (budget, stages, sizes); `settings` is the app's preset."""
-    budget, source = common.make_budget(_BOARD.value, _SRAM_KB.value, _FLASH_KB.value)
+    budget, source = common.make_budget(_BOARD.value, _SRAM_KB.value, _FLASH_KB.value, _MAX_MINSTR.value)
     if _EPOCHS.value is not None:
         if _EPOCHS.value < 1:
             raise common.AppError(f"--epochs={_EPOCHS.value} must be >= 1")

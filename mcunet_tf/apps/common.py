@@ -135,11 +135,15 @@ class RunConfig:
     progress: bool = True
 
 
-def make_budget(board: str | None, sram_kb: int | None, flash_kb: int | None) -> tuple[Budget, str]:
+def make_budget(board: str | None, sram_kb: int | None, flash_kb: int | None,
+                max_minstr: float | None = None) -> tuple[Budget, str]:
     """The model's budget from a board preset and/or explicit kB (1024 bytes); explicit values win.
 
-    Without either, the default board (stm32f746, MCUNet's) applies.
+    Without either, the default board (stm32f746, MCUNet's) applies. `max_minstr` bounds the
+    predicted Cortex-M7 instructions per inference, in millions (`Budget.max_instructions`).
     """
+    if max_minstr is not None and not max_minstr > 0:
+        raise AppError(f"--max_minstr={max_minstr} must be a positive number of millions of instructions")
     if board is not None and board not in BOARDS:
         raise AppError(f"--board={board!r} is not one of {sorted(BOARDS)}")
     for name, value in (("sram_kb", sram_kb), ("flash_kb", flash_kb)):
@@ -153,7 +157,10 @@ def make_budget(board: str | None, sram_kb: int | None, flash_kb: int | None) ->
         source = " ".join(overrides)
     else:
         source = f"board {base}" + ("" if board else " (default)") + "".join(f", {o}" for o in overrides)
-    return Budget(sram_bytes=sram * KB, flash_bytes=flash * KB), source
+    if max_minstr is None:
+        return Budget(sram_bytes=sram * KB, flash_bytes=flash * KB), source
+    budget = Budget(sram_bytes=sram * KB, flash_bytes=flash * KB, max_instructions=round(max_minstr * 1e6))
+    return budget, f"{source}, --max_minstr={max_minstr:g}"
 
 
 def parse_stages(text: str | list[str]) -> tuple[str, ...]:
@@ -330,7 +337,8 @@ def search_summary(result) -> dict:
         {"width": p.width, "resolution": p.resolution, "satisfying": p.satisfying, "score_macs": p.score,
          "eligible": p.eligible} for p in choice.scores]
     return {"config": result.config.to_dict(), "accuracy": result.accuracy, "sram_bytes": result.sram,
-            "flash_bytes": result.flash, "macs": result.macs, "width": result.config.width,
+            "flash_bytes": result.flash, "macs": result.macs, "instructions": result.cost.instructions,
+            "width": result.config.width,
             "resolution": result.config.resolution, "spaces": spaces,
             "evaluated": result.log[-1]["evaluated"], "rejected": result.log[-1]["rejected"],
             "generations": [{"generation": e["generation"], "best": e["best_fitness"], "mean": e["mean_fitness"]}

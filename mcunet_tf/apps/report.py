@@ -171,10 +171,20 @@ def _search_section(search: dict | None) -> list[str]:
              f"| validation accuracy (float, inherited weights) | {_pct(r['accuracy'])} |",
              f"| SRAM (engine arena) | {_kb(r['sram_bytes'])} of {_kb(s['budget']['sram_bytes'])} |",
              f"| Flash (constants + kernel code) | {_kb(r['flash_bytes'])} of {_kb(s['budget']['flash_bytes'])} |",
-             f"| MACs | {r['macs']:,} |", "",
+             f"| MACs | {r['macs']:,} |", *_latency_row(r, s['budget']), "",
              "![search-space CDF](space_cdf.png)", "", "![evolution](population.png)",
              "", "Log: `search_log.jsonl` (one line per generation)."]
     return lines + [""]
+
+
+def _latency_row(result: dict, budget: dict) -> list[str]:
+    if "instructions" not in result:  # a search record written before the latency model
+        return []
+    bound = budget.get("max_instructions")
+    limit = f" (bound {bound:,})" if bound else ""
+    ms = result["instructions"] / 216e3
+    return [f"| latency: predicted Cortex-M7 instructions | {result['instructions']:,}{limit}, "
+            f"~{ms:,.1f} ms at 216 MHz, 1 per cycle |"]
 
 
 def _comparison_table(c: dict) -> list[str]:

@@ -82,5 +82,6 @@ def assert_outputs(out_dir: pathlib.Path, name: str, demo: bool) -> dict:
     for figure in ("space_cdf.png", "population.png", "memory.png"):
         assert f"]({figure})" in report
     assert "| bit-exact | yes:" in report
+    assert "| latency: predicted Cortex-M7 instructions |" in report
     assert_shipped_c_is_tflm(out_dir, name)
     return record

@@ -22,6 +22,10 @@ def test_budgets_from_boards_and_flags():
     budget, _ = common.make_budget(None, None, None)
     assert (budget.sram_bytes, budget.flash_bytes) == (320 * 1024, 1024 * 1024)  # stm32f746
     assert common.BOARDS["stm32h743"] == (512, 2048)
+    budget, source = common.make_budget("stm32f411", None, None, max_minstr=2.5)
+    assert budget.max_instructions == 2_500_000 and source == "board stm32f411, --max_minstr=2.5"
+    with pytest.raises(common.AppError, match="--max_minstr=0"):
+        common.make_budget(None, None, None, max_minstr=0)
 
 
 def test_stages_keep_pipeline_order():

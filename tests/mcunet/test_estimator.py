@@ -114,3 +114,17 @@ def test_kernel_code_table_covers_every_subnet_kernel():
     functions, _ = measure_kernel_code_bytes("cortex-m4")
     kernels = estimate(tiny_space().largest()).kernels
     assert kernels and all(functions[k] > 0 for k in kernels)
+
+
+@pytest.mark.skipif(shutil.which("qemu-system-arm") is None or shutil.which("arm-none-eabi-gcc") is None,
+                    reason="needs arm-none-eabi-gcc and qemu-system-arm")
+def test_latency_matches_qemu_on_real_conversions():
+    """Trained-like weights and real scales, not the estimator's zeros: Cortex-M7 instructions within 5%."""
+    from engine.compile import CompileOptions
+    from engine.target.verify import profile_program
+
+    estimator = Estimator()
+    for i, config in list(enumerate(_configs(tiny_space(), REAL_SUBNETS, seed=6)))[:3]:
+        program = compile_graph(read(_converted(config, seed=i)), CompileOptions(target="cortex-m7"))
+        measured = sum(p.instructions for p in profile_program(program))
+        assert estimator.cost(config).instructions == pytest.approx(measured, rel=0.05), f"subnet {i}"

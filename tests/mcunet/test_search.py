@@ -43,6 +43,10 @@ def test_budget_validation_and_violations():
     assert tight.violations(cost) == [f"SRAM {cost.sram_bytes:,} > {cost.sram_bytes - 1:,}",
                                       f"MACs {cost.macs:,} > {cost.macs - 1:,}"]
     assert Budget(cost.sram_bytes, cost.flash_bytes, cost.macs).fits(cost)
+    slow = Budget(cost.sram_bytes, cost.flash_bytes, max_instructions=cost.instructions - 1)
+    assert slow.violations(cost) == [f"instructions {cost.instructions:,} > {cost.instructions - 1:,}"]
+    with pytest.raises(SearchError, match="max_instructions"):
+        Budget(10, 10, max_instructions=0)
 
 
 def test_genome_round_trip_mutation_and_crossover():
@@ -104,6 +108,16 @@ def test_evolution_is_seeded_and_respects_fixed_genes_and_max_macs():
     for population in runs[0].history:
         for c in population:
             assert (c.config.width, c.config.resolution) == (0.35, 48) and c.cost.macs <= 1_500_000
+
+
+def test_evolution_under_a_latency_bound():
+    """Half the largest subnet's predicted Cortex-M7 instructions: every candidate stays under it."""
+    space = tiny_space()
+    bound = Estimator().cost(space.largest()).instructions // 2
+    budget = Budget(BUDGET.sram_bytes, BUDGET.flash_bytes, max_instructions=bound)
+    result = evolve(space, budget, proxy_fitness, SMALL, progress=False)
+    assert all(c.cost.instructions <= bound for population in result.history for c in population)
+    assert 0 < result.cost.instructions <= bound and result.log[-1]["best_instructions"] == result.cost.instructions
 
 
 def test_evolution_raises_on_an_impossible_budget():

@@ -126,7 +126,8 @@ def test_convert_writes_harness_only_for_cortex_m(tmp_path, capsys):
     assert proc.returncode == 0, proc.stderr
     graph = read(model)
     _write_inputs(harness / "te_in.bin", graph, random_inputs(graph, 1, 0))
-    proc = subprocess.run(["make", "-s", "-C", str(harness), "run"], capture_output=True, text=True, timeout=60, check=False)
+    proc = subprocess.run(["make", "-s", "-C", str(harness), "run"], capture_output=True, text=True, timeout=60,
+                          check=False)
     assert proc.returncode == 0, proc.stderr
     assert (harness / "te_report.txt").read_text().count("sample 0 instructions") == 1
 
