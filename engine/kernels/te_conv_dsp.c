@@ -103,6 +103,7 @@ typedef struct {
   const int32_t *p, *p_end;  /* the next pair's params; after the last */
   const int32_t *cols, *end; /* the widened columns */
   int odd;                   /* chunks is odd */
+  uint32_t entry;            /* where a pair's chunk loop starts (Thumb bit set): 3f, or 5f when odd */
   int32_t out_offset;        /* added after requantising when not folded */
   const int8_t *w_saved;     /* the weight pointer while its register holds out_offset */
 } te_mat2_loop;
@@ -158,30 +159,33 @@ typedef struct {
  * "add", PARK is "" and the weight pointer is parked in memory while its
  * register holds the output offset; otherwise PARK is "@". */
 #define TE_MAT2_PAIRS(OUT, SETUP_E, ADD, PARK)                                        \
-  te_mat2_loop s = {out_a, out_b, params, params + 8 * pairs, cols, cols + 4 * chunks, chunks & 1, \
+  te_mat2_loop s = {out_a, out_b, params, params + 8 * pairs, cols, cols + 4 * chunks, chunks & 1, 0, \
                     out_offset, 0};                                               \
   const int32_t *c = cols, *end = s.end;                                          \
   register int32_t a0 __asm__("r0"), a1 __asm__("r1"), a2 __asm__("r2"), a3 __asm__("r3"); \
   register int32_t t4 __asm__("r4"), t5 __asm__("r5"), t6 __asm__("r6"), t8 __asm__("r8"); \
   __asm__ volatile(                                                               \
+      "adr.w r5, 3f\n\t"                                                          \
+      "ldr r4, %[odd]\n\t"                                                        \
+      "cmp r4, #0\n\t"                                                            \
+      "beq 6f\n\t"                                                                \
+      "adr.w r5, 5f\n\t" /* odd: enter the two-chunk body at its second chunk */  \
+      "6:\n\t"                                                                    \
+      "orr r5, r5, #1\n\t"                                                        \
+      "str r5, %[entry]\n\t"                                                      \
       "1:\n\t"                                                                    \
       "ldr lr, %[p]\n\t"                                                          \
       "ldr r0, [lr]\n\t"                                                          \
       "ldr r1, [lr, #16]\n\t"                                                     \
       "mov r2, r0\n\t"                                                            \
       "mov r3, r1\n\t"                                                            \
-      "ldr r4, %[odd]\n\t"                                                        \
-      "cmp r4, #0\n\t"                                                            \
-      "beq 2f\n\t"                                                                \
-      TE_MAT2_CHUNK                                                               \
-      "2:\n\t"                                                                    \
-      "cmp %[c], %[end]\n\t"                                                      \
-      "beq 4f\n\t"                                                                \
+      "ldr pc, %[entry]\n\t" /* one load instead of two tests per pair */         \
       "3:\n\t"                                                                    \
-      TE_MAT2_CHUNK TE_MAT2_CHUNK                                                 \
+      TE_MAT2_CHUNK                                                               \
+      "5:\n\t"                                                                    \
+      TE_MAT2_CHUNK                                                               \
       "cmp %[c], %[end]\n\t"                                                      \
       "bne 3b\n\t"                                                                \
-      "4:\n\t"                                                                    \
       "ldr lr, %[p]\n\t"                                                          \
       "ldrd r4, r5, %[outs]\n\t"                                                  \
       "ldrd r6, r8, [lr, #4]\n\t"                                                 \
@@ -202,7 +206,7 @@ typedef struct {
       "bne 1b\n\t"                                                                \
       : "=&r"(a0), "=&r"(a1), "=&r"(a2), "=&r"(a3), "=&r"(t4), "=&r"(t5), "=&r"(t6), "=&r"(t8), \
         [c] "+&r"(c), [end] "+&r"(end), [w] "+&r"(w), [outs] "+m"(s.out_a), [p] "+m"(s.p), \
-        [ws] "+m"(s.w_saved)                                                      \
+        [ws] "+m"(s.w_saved), [entry] "+m"(s.entry)                               \
       : [odd] "m"(s.odd), [cols] "m"(s.cols), [p_end] "m"(s.p_end), "m"(s.out_b), "m"(s.end), \
         [off] "m"(s.out_offset)                                                   \
       : "r12", "lr", "cc", "memory")
