@@ -1,4 +1,4 @@
-/* int8 MEAN / SUM; see te_reduce.h for the contract. */
+/* int8 MEAN / SUM / REDUCE_MAX; see te_reduce.h for the contract. */
 #include "te_reduce.h"
 
 #include "te_window.h"
@@ -28,6 +28,17 @@ void te_reduce_requant_s8(const int8_t *input, int outer, int reduce, int inner,
       for (int j = 0; j < n; ++j) {
         output[o * inner + i0 + j] = te_output_s8(acc[j] - zp_sum, multiplier, shift, output_zp, INT8_MIN, INT8_MAX);
       }
+    }
+  }
+}
+
+void te_reduce_max_s8(const int8_t *input, int outer, int reduce, int inner, int8_t *output) {
+  for (int o = 0; o < outer; ++o) {
+    int8_t *best = output + o * inner;
+    const int8_t *x = input + o * reduce * inner;
+    for (int i = 0; i < inner; ++i) best[i] = INT8_MIN;
+    for (int r = 0; r < reduce; ++r, x += inner) { /* rows in memory order; the output row stays in cache */
+      for (int i = 0; i < inner; ++i) best[i] = x[i] > best[i] ? x[i] : best[i];
     }
   }
 }

@@ -18,7 +18,7 @@ os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
 import numpy as np
 import pytest
 
-from engine.compile import CompileOptions, compile_graph
+from engine.compile import CompileOptions, EngineError, compile_graph
 from engine.verify import first_lines, verify_model
 from tests.oneop import int8_model
 from tflite_bridge import read, write
@@ -311,6 +311,27 @@ def test_sum_hw():
     _check(model)
 
 
+@pytest.mark.parametrize(
+    "axes,shape", [([1, 2], (5, 7, 20)), ([3], (4, 6, 9)), ([2], (3, 5, 4)), ([1, 2, 3], (3, 4, 5))],
+    ids=["hw", "channels", "width", "hwc"],
+)
+def test_reduce_max(axes, shape):
+    model = int8_model(lambda x: L.Lambda(lambda t: _tf().reduce_max(t, axis=axes))(x), [shape],
+                       key=f"max|{axes}|{shape}")
+    assert _kernel(model) == "te_reduce_max_s8"
+    _check(model)
+
+
+def test_reduce_max_refuses_a_rescaled_output():
+    graph = read(int8_model(lambda x: L.Lambda(lambda t: _tf().reduce_max(t, axis=[1, 2]))(x), [(5, 7, 20)],
+                            key="max|[1, 2]|(5, 7, 20)"))
+    out = graph.tensors[graph.ops[0].outputs[0]]
+    rescaled = Quant((out.quant.scale[0] * 2,), out.quant.zero_point)
+    tensors = tuple(dataclasses.replace(t, quant=rescaled) if t.id == out.id else t for t in graph.tensors)
+    with pytest.raises(EngineError, match="REDUCE_MAX: input .* differs from the output.s"):
+        compile_graph(dataclasses.replace(graph, tensors=tensors))
+
+
 # --- every kernel under AddressSanitizer and UBSan ------------------------------------------
 
 
@@ -324,6 +345,7 @@ def test_kernels_under_sanitizers():
         "avg": (lambda x: L.AveragePooling2D(3, strides=2, padding="same")(x), (9, 8, 17)),
         "max": (lambda x: L.MaxPooling2D(3, strides=2, padding="same")(x), (9, 8, 17)),
         "mean": (lambda x: L.GlobalAveragePooling2D()(x), (5, 6, 17)),
+        "reduce_max": (lambda x: L.Lambda(lambda t: _tf().reduce_max(t, axis=[1, 2]))(x), (5, 6, 17)),
     }
     for name, (build, shape) in builds.items():
         model = int8_model(build, [shape], key=f"asan|{name}|{shape}")
