@@ -332,6 +332,45 @@ def test_reduce_max_refuses_a_rescaled_output():
         compile_graph(dataclasses.replace(graph, tensors=tensors))
 
 
+# --- TRANSPOSE_CONV -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "shape,filters,kernel,stride,padding,bias,activation",
+    [
+        ((5, 5, 3), 4, 3, 2, "same", False, None),
+        ((5, 6, 3), 5, 3, 2, "same", True, "relu"),
+        ((4, 4, 8), 3, 4, 2, "same", True, None),
+        ((4, 5, 2), 7, 3, 1, "same", True, None),
+        ((3, 4, 5), 6, 3, 2, "valid", True, None),
+        ((3, 3, 4), 2, 2, 2, "valid", True, "relu"),
+        ((4, 3, 3), 3, 5, 3, "same", True, None),
+        ((2, 3, 9), 4, (3, 2), (2, 1), "valid", True, None),
+    ],
+)
+def test_transpose_conv(shape, filters, kernel, stride, padding, bias, activation):
+    def build(x):
+        return L.Conv2DTranspose(filters, kernel, strides=stride, padding=padding, activation=activation,
+                                 use_bias=bias, bias_initializer="random_normal")(x)
+
+    model = int8_model(build, [shape], key=f"tconv|{shape}|{filters}|{kernel}|{stride}|{padding}|{bias}|{activation}")
+    assert [op.kind for op in read(model).ops] == ["TRANSPOSE_CONV"]
+    assert _kernel(model) == "te_transpose_conv_s8"
+    _check(model)
+
+
+def test_transpose_conv_fused_relu_with_a_zero_point_inside_the_range():
+    """The converter puts RELU's zero at -128; moved to -40, the clamp must still match TFLM's."""
+    model = int8_model(lambda x: L.Conv2DTranspose(5, 3, strides=2, padding="same", activation="relu",
+                                                   bias_initializer="random_normal")(x), [(5, 6, 3)],
+                       key="tconv|(5, 6, 3)|5|3|2|same|True|relu")
+    graph = read(model)
+    out = graph.tensors[graph.ops[0].outputs[0]]
+    moved = Quant(out.quant.scale, (-40,))
+    tensors = tuple(dataclasses.replace(t, quant=moved) if t.id == out.id else t for t in graph.tensors)
+    _check(write(dataclasses.replace(graph, tensors=tensors)))
+
+
 # --- every kernel under AddressSanitizer and UBSan ------------------------------------------
 
 
@@ -346,6 +385,8 @@ def test_kernels_under_sanitizers():
         "max": (lambda x: L.MaxPooling2D(3, strides=2, padding="same")(x), (9, 8, 17)),
         "mean": (lambda x: L.GlobalAveragePooling2D()(x), (5, 6, 17)),
         "reduce_max": (lambda x: L.Lambda(lambda t: _tf().reduce_max(t, axis=[1, 2]))(x), (5, 6, 17)),
+        "transpose_conv": (lambda x: L.Conv2DTranspose(5, 3, strides=2, padding="same",
+                                                       bias_initializer="random_normal")(x), (4, 5, 3)),
     }
     for name, (build, shape) in builds.items():
         model = int8_model(build, [shape], key=f"asan|{name}|{shape}")
