@@ -57,6 +57,20 @@ class Program:
         return sum(self.graph.tensors[t].nbytes for t in used if self.graph.tensors[t].is_constant)
 
 
+def _suffix_order(graph: Graph, calls, split: int, algorithm: str) -> tuple[int, ...]:
+    """The first `split` ops in place, then the best order of the rest planned on its own.
+
+    The rest is a graph of its own whose inputs are every activation it reads from before `split`.
+    """
+    produced = {t for op in graph.ops[split:] for t in op.outputs}
+    reads = {t for op in graph.ops[split:] for t in op.inputs if t >= 0 and graph.tensors[t].buffer is None}
+    inputs = tuple(sorted((reads | set(graph.outputs)) - produced))
+    suffix = dataclasses.replace(graph, ops=graph.ops[split:], inputs=inputs)
+    suffix_calls = {i - split: calls[i] for i in range(split, len(graph.ops))}
+    order = reorder.best_order(suffix, suffix_calls, algorithm)
+    return tuple(range(split)) + tuple(split + i for i in order)
+
+
 def compile_graph(graph: Graph, options: CompileOptions = CompileOptions()) -> Program:
     """Check, lower and plan `graph`; EngineError lists every unsupported op at once."""
     if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", options.name):
@@ -71,7 +85,16 @@ def compile_graph(graph: Graph, options: CompileOptions = CompileOptions()) -> P
     if options.patch is not None:
         from engine import patch_stage  # imports Program from here
 
-        return patch_stage.compile_patched(graph, calls, options)
+        program = patch_stage.compile_patched(graph, calls, options)
+        if options.reorder and program.patch is not None:
+            # Patches may remove the peak the order was chosen against: order the per-layer part alone.
+            order = _suffix_order(graph, calls, program.patch.split, options.planner)
+            if order != tuple(range(len(graph.ops))):
+                alternative = patch_stage.compile_patched(
+                    reorder.reorder(graph, order), reorder.permute_calls(calls, order), options)
+                if alternative.arena_bytes < program.arena_bytes:
+                    program = alternative
+        return program
     layout = memory.analyse(graph, calls)
     plan = planner.plan(list(layout.buffers), algorithm=options.planner)
     planner.check_no_overlap(list(layout.buffers), plan.offsets)

@@ -81,3 +81,32 @@ def test_patch_stage_is_clean_under_sanitizers_and_deterministic():
     report = verify_model(model, samples=1, options=options, sanitize=True)
     assert report.bit_exact, first_lines(report)
     assert codegen.render(compile_graph(read(model), options)) == codegen.render(compile_graph(read(model), options))
+
+
+def test_reordering_and_patches_together():
+    """A wide stem (its peak: patches cut it), then branches run wide-first (their peak: reordering cuts it)."""
+    from tests.reorder.test_reorder import branches, breadth_first
+    from tflite_bridge import write
+
+    def build(x):
+        import tf_keras as keras
+
+        L = keras.layers
+        a = L.Conv2D(32, 3, padding="same", activation="relu")(x)
+        a = L.DepthwiseConv2D(3, strides=2, padding="same", activation="relu")(a)
+        return branches(L.Conv2D(8, 1)(a))
+
+    model = write(breadth_first(read(int8_model(build, [(32, 32, 3)], key="patch-reorder-branches-32"))))
+    patch = PatchOptions(max_extra_macs=100.0, split=3, grid=2, input_in_arena=True)
+    arenas = {}
+    for name, options in {"plain": CompileOptions(name="m"), "patch": CompileOptions(name="m", patch=patch),
+                          "reorder": CompileOptions(name="m", reorder=True),
+                          "both": CompileOptions(name="m", reorder=True, patch=patch)}.items():
+        arenas[name] = compile_graph(read(model), options).arena_bytes
+    report = verify_model(model, samples=2, options=CompileOptions(name="m", reorder=True, patch=patch))
+    assert report.bit_exact, first_lines(report)
+    assert report.arena_bytes == arenas["both"]
+    # Stem 3,072 + 32,768 B, whatever the order; patched, the wide-first branches (2,048 + 24,576 B)
+    # set the peak, which branch-by-branch order cuts: the order is chosen again after the split.
+    assert (arenas["plain"], arenas["reorder"], arenas["patch"]) == (35840, 35840, 26624), arenas
+    assert arenas["both"] == 16384, arenas

@@ -173,25 +173,31 @@ def branches(x):
     return keras.layers.Concatenate()(thin)
 
 
-def branching_model_bytes() -> bytes:
-    """`branches` converted, its ops put in one fixed order: every wide conv first.
+def breadth_first(graph: Graph) -> Graph:
+    """The graph's ops in one fixed order: by depth (longest path from an input), then by widths.
 
     The converter's own order of independent branches varies from run to run
-    (fresh conversions on one machine gave two orders), so the tests fix it.
+    (fresh conversions on one machine gave two orders), so tests that expect
+    figures of one order fix it with this: `branches` runs every wide conv first.
     """
-    from tests.oneop import int8_model
-
-    graph = read(int8_model(branches, [(16, 16, 8)], key="reorder_branches_v1"))
+    producer = {t: i for i, op in enumerate(graph.ops) for t in op.outputs}
+    depth: list[int] = []
+    for op in graph.ops:  # the converter's order is topological
+        depth.append(1 + max((depth[producer[t]] for t in op.inputs if t in producer), default=-1))
 
     def rank(i):
         op = graph.ops[i]
-        channels = graph.tensors[op.outputs[0]].shape[-1]
-        if op.kind == "CONCATENATION":
-            return (2, 0)
-        width = channels if channels != 8 else graph.tensors[op.inputs[0]].shape[-1]
-        return (int(channels == 8), width)
+        widths = [graph.tensors[t].shape[-1] for t in (op.outputs[0], op.inputs[0])]
+        return (depth[i], *widths)
 
-    return write(reorder.reorder(graph, sorted(range(len(graph.ops)), key=rank)))
+    return reorder.reorder(graph, sorted(range(len(graph.ops)), key=rank))
+
+
+def branching_model_bytes() -> bytes:
+    """`branches` converted, every wide conv first (`breadth_first`)."""
+    from tests.oneop import int8_model
+
+    return write(breadth_first(read(int8_model(branches, [(16, 16, 8)], key="reorder_branches_v1"))))
 
 
 def test_branching_model_runs_bit_exact_in_a_smaller_arena():
