@@ -72,7 +72,7 @@ def random_inputs(graph: Graph, n: int, seed: int) -> list[list[np.ndarray]]:
     return samples
 
 
-def _write_inputs(path: pathlib.Path, graph: Graph, samples: Sequence[Sequence[np.ndarray]]) -> None:
+def write_inputs(path: pathlib.Path, graph: Graph, samples: Sequence[Sequence[np.ndarray]]) -> None:
     with open(path, "wb") as f:
         for sample in samples:
             for tid, x in zip(graph.inputs, sample):
@@ -80,7 +80,7 @@ def _write_inputs(path: pathlib.Path, graph: Graph, samples: Sequence[Sequence[n
                 f.write(np.ascontiguousarray(x, dtype=t.dtype.numpy).reshape(t.shape).tobytes())
 
 
-def _read_outputs(path: pathlib.Path, graph: Graph, n: int) -> list[tuple[np.ndarray, ...]]:
+def read_outputs(path: pathlib.Path, graph: Graph, n: int) -> list[tuple[np.ndarray, ...]]:
     raw = path.read_bytes()
     pos, result = 0, []
     for _ in range(n):
@@ -93,7 +93,7 @@ def _read_outputs(path: pathlib.Path, graph: Graph, n: int) -> list[tuple[np.nda
     return result
 
 
-def _read_trace(path: pathlib.Path) -> list[tuple[int, int, bytes]]:
+def read_trace(path: pathlib.Path) -> list[tuple[int, int, bytes]]:
     raw = path.read_bytes()
     pos, records = 0, []
     while pos < len(raw):
@@ -109,15 +109,15 @@ def run_program(program: Program, samples, workdir: pathlib.Path, sanitize: bool
     name = program.options.name
     folder = codegen.write_folder(codegen.render(program), workdir / name)
     exe = build.build_runner(folder, name, workdir / "runner", trace=True, sanitize=sanitize)
-    _write_inputs(workdir / "in.bin", program.graph, samples)
+    write_inputs(workdir / "in.bin", program.graph, samples)
     proc = subprocess.run(
         [str(exe), "run", str(workdir / "in.bin"), str(workdir / "out.bin"), str(workdir / "trace.bin")],
         capture_output=True, text=True, timeout=600,
     )
     if proc.returncode != 0:
         raise build.BuildError(f"runner exited {proc.returncode}: {proc.stderr.strip()[:500]}")
-    outputs = _read_outputs(workdir / "out.bin", program.graph, len(samples))
-    return outputs, _read_trace(workdir / "trace.bin")
+    outputs = read_outputs(workdir / "out.bin", program.graph, len(samples))
+    return outputs, read_trace(workdir / "trace.bin")
 
 
 def verify_model(

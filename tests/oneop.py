@@ -62,3 +62,12 @@ def int8_model(build, input_shapes, key: str, seed: int = 0, calib_range=(-1.0, 
     tmp.write_bytes(data)
     tmp.replace(path)
     return data
+
+
+def replace_tensor(graph, tid: int, **changes):
+    """`graph` with tensor `tid`'s fields replaced (e.g. quant=..., buffer=...)."""
+    import dataclasses
+
+    tensors = list(graph.tensors)
+    tensors[tid] = dataclasses.replace(tensors[tid], **changes)
+    return dataclasses.replace(graph, tensors=tuple(tensors))

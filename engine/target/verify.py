@@ -28,12 +28,12 @@ from engine.compile import CompileOptions, Program, compile_graph
 from engine.target import cortexm, qemu
 from engine.verify import (
     VerifyReport,
-    _read_outputs,
-    _read_trace,
-    _write_inputs,
     compare_with_tflm,
     model_bytes,
     random_inputs,
+    read_outputs,
+    read_trace,
+    write_inputs,
 )
 from tflite_bridge import analysis, read
 from tflite_bridge.ir import Graph
@@ -116,15 +116,15 @@ def _verify_in(work: pathlib.Path, data: bytes, program: Program, t: cortexm.Tar
     graph, name = program.graph, program.options.name
     folder = codegen.write_folder(cortexm.render(program), work / name)
     ops = len(graph.ops)
-    _write_inputs(work / "te_in.bin", graph, all_inputs)
+    write_inputs(work / "te_in.bin", graph, all_inputs)
     trace_elf = cortexm.build_elf(folder, name, t, "trace", ops)
     qemu.run_elf(t, trace_elf, work)
-    ours = _read_outputs(work / "te_out.bin", graph, len(all_inputs))
-    report = compare_with_tflm(data, graph, program, all_inputs, ours, _read_trace(work / "te_trace.bin"),
+    ours = read_outputs(work / "te_out.bin", graph, len(all_inputs))
+    report = compare_with_tflm(data, graph, program, all_inputs, ours, read_trace(work / "te_trace.bin"),
                                intermediates)
     bench_elf = cortexm.build_elf(folder, name, t, "bench", ops)
     bench = qemu.run_elf(t, bench_elf, work)
-    _check_same_outputs(graph, ours, _read_outputs(work / "te_out.bin", graph, len(all_inputs)))
+    _check_same_outputs(graph, ours, read_outputs(work / "te_out.bin", graph, len(all_inputs)))
     sizes = cortexm.elf_sizes(bench_elf)
     harness = cortexm.elf_sizes(cortexm.build_elf(folder, name, t, "stub", ops))
     per_op = _profile(work, folder, program, t, all_inputs[:1]) if profile else ()
@@ -144,7 +144,7 @@ def _profile(work: pathlib.Path, folder: pathlib.Path, program: Program, t: cort
              first_sample) -> tuple[OpProfile, ...]:
     """Instructions per op on the first sample (a profile build)."""
     graph, name = program.graph, program.options.name
-    _write_inputs(work / "te_in.bin", graph, first_sample)
+    write_inputs(work / "te_in.bin", graph, first_sample)
     elf = cortexm.build_elf(folder, name, t, "profile", len(graph.ops))
     run = qemu.run_elf(t, elf, work)
     return tuple(OpProfile(i, op.kind, n, analysis.op_macs(graph, i))

@@ -20,7 +20,7 @@ import pytest
 
 from engine.compile import CompileOptions, EngineError, compile_graph
 from engine.verify import first_lines, verify_model
-from tests.oneop import int8_model
+from tests.oneop import int8_model, replace_tensor
 from tflite_bridge import read, write
 from tflite_bridge.ir import Graph, Quant
 
@@ -58,12 +58,6 @@ def _kernel(model: bytes, inplace: bool = True) -> str:
 # --- model rewriting through the IR -------------------------------------------------
 
 
-def _replace(graph: Graph, tid: int, **changes) -> Graph:
-    tensors = list(graph.tensors)
-    tensors[tid] = dataclasses.replace(tensors[tid], **changes)
-    return dataclasses.replace(graph, tensors=tuple(tensors))
-
-
 def _requantize_weights(graph: Graph, op_index: int, new_scales: np.ndarray, axis: int | None) -> Graph:
     """Re-express the op's weights (and int32 bias) in `new_scales` along the output axis."""
     op = graph.ops[op_index]
@@ -77,13 +71,13 @@ def _requantize_weights(graph: Graph, op_index: int, new_scales: np.ndarray, axi
     in_scale = graph.tensor(op.inputs[0]).quant.scale[0]
     scales = tuple(float(s) for s in np.atleast_1d(new_scales).astype(np.float32))
     zeros = (0,) * len(scales)
-    graph = _replace(graph, filt.id, buffer=w.tobytes(), quant=Quant(scales, zeros, axis))
+    graph = replace_tensor(graph, filt.id, buffer=w.tobytes(), quant=Quant(scales, zeros, axis))
     if op.input(2) < 0:
         return graph
     bias = graph.tensor(op.inputs[2])
     b = np.round(bias.data * ratio).astype(np.int32)
     bias_scales = tuple(float(np.float32(in_scale * s)) for s in scales)
-    return _replace(graph, bias.id, buffer=b.tobytes(), quant=Quant(bias_scales, zeros, axis))
+    return replace_tensor(graph, bias.id, buffer=b.tobytes(), quant=Quant(bias_scales, zeros, axis))
 
 
 def _weighted_op(graph: Graph) -> int:
@@ -112,15 +106,15 @@ def unfoldable_bias(model: bytes) -> bytes:
     per_channel = w.reshape(w.shape[0], -1) if op.kind != "DEPTHWISE_CONV_2D" else w.reshape(-1, w.shape[-1]).T
     b = bias.data.astype(np.int64).copy()
     b[::2] = 2**31 - 1 - 255 * per_channel.sum(axis=1)[::2] - 7
-    graph = _replace(graph, filt.id, buffer=w.astype(np.int8).tobytes())
-    graph = _replace(graph, bias.id, buffer=b.astype(np.int32).tobytes())
-    return write(_replace(graph, inp.id, quant=Quant(inp.quant.scale, (-128,), None)))
+    graph = replace_tensor(graph, filt.id, buffer=w.astype(np.int8).tobytes())
+    graph = replace_tensor(graph, bias.id, buffer=b.astype(np.int32).tobytes())
+    return write(replace_tensor(graph, inp.id, quant=Quant(inp.quant.scale, (-128,), None)))
 
 
 def output_quant_like_input(model: bytes) -> bytes:
     graph = read(model)
     op = graph.ops[0]
-    return write(_replace(graph, op.outputs[0], quant=graph.tensor(op.inputs[0]).quant))
+    return write(replace_tensor(graph, op.outputs[0], quant=graph.tensor(op.inputs[0]).quant))
 
 
 # --- CONV_2D -------------------------------------------------------------------------

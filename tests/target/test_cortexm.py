@@ -17,7 +17,7 @@ from engine.lowering import supported_kinds
 from engine.memory import ALIAS_KINDS
 from engine.target import cortexm, qemu
 from engine.target.verify import verify_target
-from engine.verify import _write_inputs, random_inputs
+from engine.verify import random_inputs, write_inputs
 from tests.conftest import INT8_MODELS
 from tests.oneop import int8_model
 from tflite_bridge import read
@@ -65,7 +65,7 @@ def _bench_folder(tmp_path, model: bytes, target: str):
     graph = read(model)
     program = compile_graph(graph, CompileOptions(name="m", target=target))
     folder = codegen.write_folder(cortexm.render(program), tmp_path / "m")
-    _write_inputs(tmp_path / "te_in.bin", graph, random_inputs(graph, 3, 0))
+    write_inputs(tmp_path / "te_in.bin", graph, random_inputs(graph, 3, 0))
     return graph, folder
 
 
@@ -125,7 +125,7 @@ def test_convert_writes_harness_only_for_cortex_m(tmp_path, capsys):
     proc = subprocess.run(["make", "-s", "-C", str(harness)], capture_output=True, text=True, check=False)
     assert proc.returncode == 0, proc.stderr
     graph = read(model)
-    _write_inputs(harness / "te_in.bin", graph, random_inputs(graph, 1, 0))
+    write_inputs(harness / "te_in.bin", graph, random_inputs(graph, 1, 0))
     proc = subprocess.run(["make", "-s", "-C", str(harness), "run"], capture_output=True, text=True, timeout=60,
                           check=False)
     assert proc.returncode == 0, proc.stderr

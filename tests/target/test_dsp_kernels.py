@@ -22,8 +22,8 @@ import pytest
 from engine.compile import CompileOptions, compile_graph
 from engine.target import cortexm
 from engine.target.verify import verify_target
-from tests.engine_ops.test_conv_like import _replace, unfoldable_bias
-from tests.oneop import int8_model
+from tests.engine_ops.test_conv_like import unfoldable_bias
+from tests.oneop import int8_model, replace_tensor
 from tflite_bridge import read, write
 from tflite_bridge.ir import Quant
 
@@ -119,7 +119,7 @@ def tiny_multiplier(model: bytes) -> bytes:
         if op.kind in CONV_LIKE:
             q = graph.tensor(op.inputs[1]).quant
             scales = (q.scale[0] * 2.0**-18, *q.scale[1:])
-            graph = _replace(graph, op.inputs[1], quant=Quant(scales, q.zero_point, q.axis))
+            graph = replace_tensor(graph, op.inputs[1], quant=Quant(scales, q.zero_point, q.axis))
     return write(graph)
 
 
