@@ -128,4 +128,51 @@ static inline int32_t te_fp_get_reciprocal(int32_t x, int x_integer_digits, int 
   return te_fp_one_over_one_plus_x_for_x_in_0_1(shifted_sum_minus_one);
 }
 
+/* a + b and a - b saturated to int32 (TFLite's SaturatingAddNonGemmlowp and SaturatingSub). */
+static inline int32_t te_fp_sat_add(int32_t a, int32_t b) {
+  const int64_t s = (int64_t)a + b;
+  return s > INT32_MAX ? INT32_MAX : (s < INT32_MIN ? INT32_MIN : (int32_t)s);
+}
+
+static inline int32_t te_fp_sat_sub(int32_t a, int32_t b) {
+  const int64_t d = (int64_t)a - b;
+  return d > INT32_MAX ? INT32_MAX : (d < INT32_MIN ? INT32_MIN : (int32_t)d);
+}
+
+/* log(x) for x >= 1 in Q(input_integer_bits), result in Q(output_integer_bits), as TFLite's
+ * log_x_for_x_greater_than_or_equal_to_1_impl: x = 2^z * r with r normalised twice (z_a from
+ * x's leading zeros, z_b from x * sqrt(1/2)'s) and the pair kept whose r lies nearer 1; log(r)
+ * from a rational approximation around 2^(-1/4), log(x) = z * log(2) + log(r), accumulated with
+ * one extra integer bit. Constants are TFLite's raw Q0.31 values. */
+static inline int32_t te_fp_log_x_ge_1(int32_t x, int input_integer_bits, int output_integer_bits) {
+  const int accum_bits = output_integer_bits + 1;
+  const int32_t log_2 = 1488522236, sqrt_sqrt_half = 1805811301, sqrt_half = 1518500250;
+  const int32_t one_quarter = 536870912;
+  const int32_t alpha_n = 117049297, alpha_d = 127690142, alpha_i = 1057819769, alpha_f = 638450708;
+  const int32_t shifted_quarter = te_fp_mul_pot(one_quarter, -accum_bits); /* Q0 -> Q(accum) */
+  const int z_a_headroom_plus_1 = te_clz32((uint32_t)x);
+  const int32_t r_a_tmp = te_fp_mul_pot(x, z_a_headroom_plus_1 - 1);
+  const int32_t r_a_raw = te_fp_mul_pot(te_fp_mul(r_a_tmp, sqrt_half), 1);
+  const int32_t z_a_pow_2_adj =
+      te_fp_sat_add(te_fp_mul_pot(input_integer_bits - z_a_headroom_plus_1, 31 - accum_bits), shifted_quarter);
+  const int32_t z_b = te_fp_mul(x, sqrt_half);
+  const int z_b_headroom = te_clz32((uint32_t)z_b) - 1;
+  const int32_t r_b_raw = te_fp_mul_pot(x, z_b_headroom);
+  const int32_t z_b_pow_2_adj =
+      te_fp_sat_sub(te_fp_mul_pot(input_integer_bits - z_b_headroom, 31 - accum_bits), shifted_quarter);
+  const int32_t r = r_a_raw < r_b_raw ? r_a_raw : r_b_raw;
+  const int32_t z_pow_2_adj = z_a_pow_2_adj > z_b_pow_2_adj ? z_a_pow_2_adj : z_b_pow_2_adj;
+  const int32_t p = te_fp_rounding_half_sum(r, sqrt_sqrt_half);
+  const int32_t q_half = te_fp_sub(r, sqrt_sqrt_half);
+  const int32_t q = te_fp_add(q_half, q_half);
+  const int32_t common_sq = te_fp_mul(q, q);
+  const int32_t num = te_fp_add(te_fp_mul(q, r), te_fp_mul(te_fp_mul(q, common_sq), alpha_n));
+  const int32_t denom_minus_one =
+      te_fp_add(te_fp_mul(p, te_fp_add(te_fp_add(alpha_i, q), te_fp_mul(alpha_d, common_sq))), te_fp_mul(alpha_f, q));
+  const int32_t recip_denom = te_fp_one_over_one_plus_x_for_x_in_0_1(denom_minus_one);
+  const int32_t num_scaled = te_fp_mul_pot(num, -accum_bits); /* Q0 -> Q(accum) */
+  const int32_t log_x = te_fp_add(te_fp_mul(z_pow_2_adj, log_2), te_fp_mul(num_scaled, recip_denom));
+  return te_fp_mul_pot(log_x, accum_bits - output_integer_bits);
+}
+
 #endif /* TE_FIXEDPOINT_H */

@@ -19,4 +19,11 @@ void te_softmax_s8(const int8_t *input, int8_t *output, int32_t outer, int32_t d
  * One load replaces two fixed-point exps per element. */
 void te_softmax_lut_s8(const int8_t *input, int8_t *output, int32_t outer, int32_t depth, const int32_t *exp_table);
 
+/* LOG_SOFTMAX over the last axis, as TFLM's reference_integer_ops::LogSoftmax: output scale
+ * 16/256, zero point 127. `input_multiplier`/`input_left_shift` and `diff_min` as for SOFTMAX
+ * (beta 1); `reverse_divisor`/`reverse_shift` (<= 0) is QuantizeMultiplierSmallerThanOneExp of
+ * 2^(31 - input_left_shift) / input_multiplier. `output` may equal `input`. */
+void te_log_softmax_s8(const int8_t *input, int8_t *output, int32_t outer, int32_t depth, int32_t input_multiplier,
+                       int32_t input_left_shift, int32_t reverse_divisor, int32_t reverse_shift, int32_t diff_min);
+
 #endif /* TE_SOFTMAX_H */

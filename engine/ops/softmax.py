@@ -28,7 +28,7 @@ from engine.ops._nonconv_common import (
     per_tensor,
     require_dtype,
 )
-from engine.quant import calculate_input_radius, preprocess_softmax_scaling
+from engine.quant import calculate_input_radius, preprocess_softmax_scaling, quantize_multiplier_smaller_than_one
 from tflite_bridge.ir import DType, Graph, Op
 
 SCALED_DIFF_INTEGER_BITS = (
@@ -91,3 +91,38 @@ def exp_table(multiplier: int, left_shift: int, diff_min: int) -> tuple[int, ...
     rescaled = fp.srdhm(fp.wrap(np.where(valid, diffs, 0) << left_shift), multiplier)
     exps = fp.exp_on_negative_values(rescaled, SCALED_DIFF_INTEGER_BITS)
     return tuple(int(v) for v in np.where(valid, exps, 0))
+
+
+@lowering("LOG_SOFTMAX")
+def lower_log_softmax(graph: Graph, op: Op, options: LowerOptions) -> Call:
+    """TFLM's log_softmax.cc Prepare: beta 1, Q5.26 differences, output (16/256, 127)."""
+    (x,) = inputs(graph, op)
+    y = output(graph, op)
+    require_dtype(op, x, DType.INT8)
+    require_dtype(op, y, DType.INT8)
+    in_scale, _ = per_tensor(op, x)
+    out_scale, out_zp = per_tensor(op, y)
+    if out_zp != 127 or out_scale != np.float32(16.0 / 256):
+        raise UnsupportedOp(
+            f"LOG_SOFTMAX: output quantisation ({out_scale}, {out_zp}) is not (16/256, 127) as TFLM requires"
+        )
+    if not x.shape or x.shape != y.shape:
+        raise UnsupportedOp(f"LOG_SOFTMAX: input shape {x.shape} vs output shape {y.shape}")
+    try:
+        multiplier, left_shift = preprocess_softmax_scaling(1.0, float(in_scale), SCALED_DIFF_INTEGER_BITS)
+        if not 0 < left_shift < 31:
+            raise ValueError(f"input left shift {left_shift} is outside [1, 30]")
+        # PreprocessLogSoftmaxScalingExp: the inverse of the input rescaling, as a multiplier < 1.
+        divisor, reverse_shift = quantize_multiplier_smaller_than_one((1 << (31 - left_shift)) / float(multiplier))
+    except ValueError as e:  # TFLM's Prepare CHECK-fails on these
+        raise UnsupportedOp(f"LOG_SOFTMAX: {e}") from e
+    diff_min = -calculate_input_radius(SCALED_DIFF_INTEGER_BITS, left_shift)
+    depth = x.shape[-1]
+    return Call(
+        function="te_log_softmax_s8",
+        args=(TensorArg(x.id), TensorArg(y.id), num_elements(x) // depth, depth, multiplier, left_shift, divisor,
+              reverse_shift, diff_min),
+        sources=("te_softmax",),
+        alias=(0, 0) if options.inplace else None,
+        alias_bytes=x.nbytes if options.inplace else 0,
+    )

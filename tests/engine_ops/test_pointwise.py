@@ -205,6 +205,60 @@ def test_softmax_prepare_constants():
     assert calculate_input_radius(5, shift) == 248
 
 
+# --- LOG_SOFTMAX -------------------------------------------------------------------------------
+
+
+def log_softmax_model(shape, scale, zero_point) -> bytes:
+    return one_op_model(
+        "LOG_SOFTMAX",
+        [Spec(shape, scale=scale, zero_point=zero_point)],
+        [Spec(shape, scale=16 / 256, zero_point=127)],
+        options("LogSoftmaxOptions"),
+    )
+
+
+@pytest.mark.parametrize(
+    "scale,zero_point",
+    # Small scales (long tails below the max), ~1 (the -128 cut-off inside the row), large (one term dominates).
+    [(0.0078, -5), (0.05, 0), (0.3, 12), (1.0, 0), (3.0, -100)],
+)
+def test_log_softmax_every_difference(scale, zero_point):
+    """Rows reaching every difference x - max in [-255, 0], plus flat, two-valued and random rows."""
+    model = log_softmax_model((1, 128), scale, zero_point)
+    assert softmax_kernel(model) == "te_log_softmax_s8"
+    rows = [
+        np.array([[127, *range(-128, -1)]]),
+        np.array([[127, *range(-1, 126)]]),
+        np.array([[127, 126] + [0] * 126]),
+        np.full((1, 128), -7),
+        np.array([[5, -5] * 64]),
+    ]
+    assert_bit_exact(model, samples=3, inputs=[[r.astype(np.int8)] for r in rows], sanitize=scale == 1.0)
+
+
+@pytest.mark.parametrize("shape", [(1, 1), (1, 10), (3, 12), (1, 2, 3, 5), (2, 1, 300)])
+def test_log_softmax_shapes(shape):
+    assert_bit_exact(log_softmax_model(shape, 0.06, -3))
+
+
+def test_log_softmax_from_the_converter():
+    import tensorflow as tf
+
+    from tests.oneop import int8_model
+
+    model = int8_model(lambda x: tf.nn.log_softmax(x), [(3, 10)], key="log_softmax|(3, 10)", calib_range=(-4.0, 4.0))
+    assert [op.kind for op in read(model).ops] == ["LOG_SOFTMAX"]
+    assert_bit_exact(model, samples=20)
+
+
+def test_log_softmax_requires_tflm_output_quantisation():
+    model = one_op_model("LOG_SOFTMAX", [Spec((1, 10), scale=0.1)], [Spec((1, 10), scale=16 / 256, zero_point=0)],
+                         options("LogSoftmaxOptions"))
+    graph = read(model)
+    with pytest.raises(UnsupportedOp, match="16/256, 127"):
+        lower(graph, graph.ops[0])
+
+
 # --- ADD / SUB / MUL -------------------------------------------------------------------------------
 
 BROADCASTS = [
