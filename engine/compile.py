@@ -7,11 +7,14 @@ a `Program`, holds everything the C emitter needs and nothing it must derive.
 from __future__ import annotations
 
 import dataclasses
+import math
+import numbers
 import re
 from typing import Optional
 
 from engine import memory, passes, planner, reorder
-from engine.lowering import Call, LowerOptions, UnsupportedOp, lower
+from engine.lowering import Call, ConstArray, LowerOptions, UnsupportedOp, lower
+from engine.quant import QRANGE
 from tflite_bridge.ir import ABSENT, DType, Graph, verify
 
 
@@ -76,6 +79,7 @@ def compile_graph(graph: Graph, options: CompileOptions = CompileOptions()) -> P
     if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", options.name):
         raise EngineError(f"model name {options.name!r} is not a C identifier")
     verify(graph)
+    check_tensors(graph)
     check_quantized(graph)
     graph = passes.fuse_pad(graph)
     calls = lower_ops(graph, LowerOptions(inplace=options.inplace, target=options.target))
@@ -104,6 +108,30 @@ def compile_graph(graph: Graph, options: CompileOptions = CompileOptions()) -> P
 _EDGE_OPS = frozenset({"QUANTIZE", "DEQUANTIZE"})
 
 
+def check_tensors(graph: Graph) -> None:
+    """Reject what no kernel can run: empty tensors, non-finite or negative scales, zero activation
+    scales, activation zero points outside their type (TFLM's Prepare fails or misbehaves on each)."""
+    used = {t for op in graph.ops for t in op.inputs + op.outputs if t != ABSENT}
+    problems = []
+    for tid in sorted(used | set(graph.inputs) | set(graph.outputs)):
+        t = graph.tensors[tid]
+        where = f"tensor {tid} ({t.name!r})"
+        if any(d < 1 for d in t.shape):
+            problems.append(f"{where} has shape {list(t.shape)}")
+        q = t.quant
+        if q is None or not q.scale:
+            continue
+        bad = [s for s in q.scale if not math.isfinite(s) or s < 0 or (s == 0 and t.buffer is None)]
+        if bad:
+            problems.append(f"{where} has scale {bad[0]}")
+        lo, hi = QRANGE.get(t.dtype, (None, None))
+        if t.buffer is None and lo is not None and any(not lo <= z <= hi for z in q.zero_point):
+            problems.append(f"{where} has zero point {list(q.zero_point)} outside {t.dtype.name}")
+    if problems:
+        more = f" and {len(problems) - 6} more" if len(problems) > 6 else ""
+        raise EngineError("invalid model: " + "; ".join(problems[:6]) + more)
+
+
 def check_quantized(graph: Graph) -> None:
     """Reject float models, naming the float tensors that compute ops read or write.
 
@@ -127,17 +155,45 @@ def check_quantized(graph: Graph) -> None:
         )
 
 
+_CTYPE_RANGE = {"int8_t": (-(2**7), 2**7 - 1), "uint8_t": (0, 2**8 - 1), "int16_t": (-(2**15), 2**15 - 1),
+                "int32_t": (-(2**31), 2**31 - 1)}
+
+
+def _check_int32_args(call: Call) -> None:
+    """Every integer argument is a C int32 and every constant array value fits its type (sizes of a
+    hostile model can exceed them; the generated C would silently wrap)."""
+    for k, arg in enumerate(call.args):
+        if isinstance(arg, numbers.Integral) and not -(2**31) <= int(arg) < 2**31:
+            raise UnsupportedOp(f"{call.function} argument {k} = {arg} does not fit in int32")
+        if isinstance(arg, ConstArray) and arg.ctype in _CTYPE_RANGE and arg.values:
+            lo, hi = _CTYPE_RANGE[arg.ctype]
+            if not (lo <= min(arg.values) and max(arg.values) <= hi):
+                raise UnsupportedOp(f"{call.function} argument {k}: a value does not fit in {arg.ctype}")
+
+
 def lower_ops(graph: Graph, options: LowerOptions) -> dict[int, Optional[Call]]:
     calls: dict[int, Optional[Call]] = {}
     problems = []
     for i, op in enumerate(graph.ops):
         if op.kind in memory.ALIAS_KINDS:
             calls[i] = None
+            src = op.input(0)
+            out = graph.tensors[op.outputs[0]] if op.outputs else None
+            if src == ABSENT or out is None or graph.tensors[src].nbytes != out.nbytes:
+                size = "absent" if src == ABSENT else f"{graph.tensors[src].nbytes} bytes"
+                problems.append(f"op {i} {op.kind}: input ({size}) and output must hold the same bytes to alias")
+            elif graph.tensors[src].dtype != out.dtype:  # TFLM copies the bytes, whatever the quantisation
+                problems.append(f"op {i} {op.kind}: input {graph.tensors[src].dtype.name} vs output "
+                                f"{out.dtype.name}; an alias keeps the bytes")
             continue
         try:
             calls[i] = lower(graph, op, options)
+            _check_int32_args(calls[i])
         except UnsupportedOp as e:
             problems.append(f"op {i} {op.kind} v{op.version}: {e}")
+        except (ValueError, ArithmeticError, IndexError, KeyError, TypeError) as e:
+            # Parameters no lowering anticipated (fuzz/fuzz_engine.py finds them): still one clear line.
+            problems.append(f"op {i} {op.kind} v{op.version}: invalid parameters ({type(e).__name__}: {e})")
     if problems:
         raise EngineError(f"{len(problems)} unsupported op(s): " + "; ".join(problems))
     return calls
