@@ -27,11 +27,15 @@ def tflite_round(x: float) -> int:
     return int(math.floor(x + 0.5)) if x >= 0 else -int(math.floor(-x + 0.5))
 
 
-def quantize_multiplier(real: float) -> tuple[int, int]:
+def quantize_multiplier(real: float, max_shift: int = 30) -> tuple[int, int]:
     """QuantizeMultiplier: real ~= m * 2^(shift-31), m in [2^30, 2^31).
 
     Returns (quantized_multiplier, shift). Zero maps to (0, 0); multipliers
     too small to represent (shift < -31) also map to (0, 0), as in TFLM.
+    A shift above `max_shift` raises ValueError: TFLM's (double-rounding)
+    MultiplyByQuantizedMultiplier computes x * (1 << shift) in int32, which
+    overflows from 31 on, so no result could match (softmax's scaling, which
+    only shifts small differences, allows 31).
     """
     if real == 0.0:
         return 0, 0
@@ -42,6 +46,8 @@ def quantize_multiplier(real: float) -> tuple[int, int]:
         shift += 1
     if shift < -31:
         return 0, 0
+    if shift > max_shift:
+        raise ValueError(f"multiplier {real!r} needs a left shift of {shift} (at most {max_shift})")
     return int(q_fixed), int(shift)
 
 
@@ -100,7 +106,7 @@ def preprocess_softmax_scaling(beta: float, input_scale: float, input_integer_bi
     real = min(float(beta) * float(input_scale) * (1 << (31 - input_integer_bits)), (1 << 31) - 1.0)
     if not real > 1.0:
         raise ValueError(f"softmax multiplier {real!r} (beta {beta}, scale {input_scale}) is not > 1")
-    mult, shift = quantize_multiplier(real)
+    mult, shift = quantize_multiplier(real, max_shift=31)
     if shift < 0:
         raise ValueError(f"softmax left shift {shift} < 0")
     return mult, shift

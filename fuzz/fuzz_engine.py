@@ -8,9 +8,11 @@ element types, and inputs (swapped, absent, pointing at another tensor). `compil
 the C rendering must then succeed or raise `EngineError` / `BridgeError` (the engine CLI turns
 both into one `error:` line, exit code 2); any other exception is a crash.
 
-    python fuzz/fuzz_engine.py --cases 2000 --seed 0
+    python fuzz/fuzz_engine.py --cases 2000 --seed 0 [--run 50]
 
-prints one summary line (cases, compiled, rejected, crashes) and the first crashes.
+prints one summary line (cases, compiled, rejected, crashes) and the first crashes. With --run N,
+the first N models that compile are also built with AddressSanitizer + UBSan and run on random
+inputs: a build failure, a sanitizer report or a crash of the generated C counts as a crash.
 """
 
 from __future__ import annotations
@@ -144,7 +146,17 @@ def run_case(g: Graph) -> str:
     return "compiled"
 
 
-def fuzz(cases: int, seed: int) -> tuple[collections.Counter, list[str]]:
+def run_compiled(g: Graph, seed: int) -> None:
+    """Build the generated C with ASan + UBSan and run it on two random inputs (raises on failure)."""
+    import tempfile
+
+    from engine.verify import random_inputs, run_program
+
+    with tempfile.TemporaryDirectory(prefix="te_fuzz_") as tmp:
+        run_program(compile_graph(g), random_inputs(g, 2, seed), pathlib.Path(tmp), sanitize=True)
+
+
+def fuzz(cases: int, seed: int, run: int = 0) -> tuple[collections.Counter, list[str]]:
     graphs = [read((MODELS_DIR / m).read_bytes()) for m in MODELS]
     rng = np.random.default_rng(seed)
     counts: collections.Counter = collections.Counter()
@@ -152,7 +164,11 @@ def fuzz(cases: int, seed: int) -> tuple[collections.Counter, list[str]]:
     for case in range(cases):
         g = mutated(graphs, rng)
         try:
-            counts[run_case(g)] += 1
+            outcome = run_case(g)
+            counts[outcome] += 1
+            if outcome == "compiled" and counts["ran"] < run:
+                run_compiled(g, case)
+                counts["ran"] += 1
         except Exception as e:  # noqa: BLE001 - every other exception is what we are looking for
             counts["crashes"] += 1
             where = traceback.extract_tb(e.__traceback__)[-1]
@@ -164,10 +180,11 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--cases", type=int, default=2000)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--run", type=int, default=0, help="build and run this many compiled cases under ASan")
     args = parser.parse_args()
     start = time.time()
-    counts, crashes = fuzz(args.cases, args.seed)
-    print(f"cases={args.cases} compiled={counts['compiled']} rejected={counts['rejected']} "
+    counts, crashes = fuzz(args.cases, args.seed, args.run)
+    print(f"cases={args.cases} compiled={counts['compiled']} rejected={counts['rejected']} ran={counts['ran']} "
           f"crashes={counts['crashes']} seconds={time.time() - start:.0f}")
     for line in crashes[:40]:
         print(line)

@@ -176,8 +176,8 @@ def geometry(
     padding: Padding,
 ) -> tuple[int, int]:
     """(pad_top, pad_left) by TFLite's rules, or the explicit pads of a fused PAD, after checking the output size."""
-    if min(stride) < 1 or min(dilation) < 1:
-        raise UnsupportedOp(f"{op.kind}: strides {list(stride)} and dilations {list(dilation)} must be >= 1")
+    if min(stride) < 1 or min(dilation) < 1 or max(stride + dilation) > 1 << 15:
+        raise UnsupportedOp(f"{op.kind}: strides {list(stride)} and dilations {list(dilation)} must be in [1, 32768]")
     pads = []
     explicit = getattr(op.attrs, "pads", None)
     for axis, name in ((0, "height"), (1, "width")):

@@ -40,20 +40,26 @@ SCALED_DIFF_INTEGER_BITS = (
 LUT_MIN_ELEMENTS = 256
 
 
-@lowering("SOFTMAX")
-def lower_softmax(graph: Graph, op: Op, options: LowerOptions) -> Call:
+def _operands(graph: Graph, op: Op, out_quant: tuple[float, int], quant_text: str):
+    """(input, output, input scale) of an int8 SOFTMAX-like op whose output quantisation TFLM fixes."""
     (x,) = inputs(graph, op)
     y = output(graph, op)
     require_dtype(op, x, DType.INT8)
     require_dtype(op, y, DType.INT8)
     in_scale, _ = per_tensor(op, x)
     out_scale, out_zp = per_tensor(op, y)
-    if out_zp != -128 or out_scale != np.float32(1.0 / 256):
+    if out_zp != out_quant[1] or out_scale != np.float32(out_quant[0]):
         raise UnsupportedOp(
-            f"SOFTMAX: output quantisation ({out_scale}, {out_zp}) is not (1/256, -128) as TFLM requires"
+            f"{op.kind}: output quantisation ({out_scale}, {out_zp}) is not ({quant_text}) as TFLM requires"
         )
     if not x.shape or x.shape != y.shape:
-        raise UnsupportedOp(f"SOFTMAX: input shape {x.shape} vs output shape {y.shape}")
+        raise UnsupportedOp(f"{op.kind}: input shape {x.shape} vs output shape {y.shape}")
+    return x, y, in_scale
+
+
+@lowering("SOFTMAX")
+def lower_softmax(graph: Graph, op: Op, options: LowerOptions) -> Call:
+    x, y, in_scale = _operands(graph, op, (1.0 / 256, -128), "1/256, -128")
     # TFLM casts the float32 beta and scale to double before multiplying.
     beta = float(np.float32(op.attrs.beta))
     try:
@@ -96,18 +102,7 @@ def exp_table(multiplier: int, left_shift: int, diff_min: int) -> tuple[int, ...
 @lowering("LOG_SOFTMAX")
 def lower_log_softmax(graph: Graph, op: Op, options: LowerOptions) -> Call:
     """TFLM's log_softmax.cc Prepare: beta 1, Q5.26 differences, output (16/256, 127)."""
-    (x,) = inputs(graph, op)
-    y = output(graph, op)
-    require_dtype(op, x, DType.INT8)
-    require_dtype(op, y, DType.INT8)
-    in_scale, _ = per_tensor(op, x)
-    out_scale, out_zp = per_tensor(op, y)
-    if out_zp != 127 or out_scale != np.float32(16.0 / 256):
-        raise UnsupportedOp(
-            f"LOG_SOFTMAX: output quantisation ({out_scale}, {out_zp}) is not (16/256, 127) as TFLM requires"
-        )
-    if not x.shape or x.shape != y.shape:
-        raise UnsupportedOp(f"LOG_SOFTMAX: input shape {x.shape} vs output shape {y.shape}")
+    x, y, in_scale = _operands(graph, op, (16.0 / 256, 127), "16/256, 127")
     try:
         multiplier, left_shift = preprocess_softmax_scaling(1.0, float(in_scale), SCALED_DIFF_INTEGER_BITS)
         if not 0 < left_shift < 31:

@@ -34,8 +34,8 @@ def lower_transpose_conv(graph: Graph, op: Op, options: LowerOptions) -> Call:
         raise UnsupportedOp("TRANSPOSE_CONV: filter zero points must be 0")
     k_h, k_w = filt.shape[1:3]
     a = op.attrs
-    if min(a.stride_h, a.stride_w) < 1:
-        raise UnsupportedOp(f"TRANSPOSE_CONV: strides {[a.stride_h, a.stride_w]} must be >= 1")
+    if not (1 <= a.stride_h <= 1 << 15 and 1 <= a.stride_w <= 1 << 15):
+        raise UnsupportedOp(f"TRANSPOSE_CONV: strides {[a.stride_h, a.stride_w]} must be in [1, 32768]")
     pad_top = pad_before_after(a.padding, out_h, k_h, a.stride_h)[0]
     pad_left = pad_before_after(a.padding, out_w, k_w, a.stride_w)[0]
     rq = cc.conv_requant(op, inp, filt, out, out_c, a.fused_activation_function)
