@@ -473,27 +473,6 @@ void te_conv2d_s8_dsp(const int8_t *input, int in_h, int in_w, int in_c, const i
   }
 }
 
-/* Chunk j of a segment whose taps [t0, t1) lie inside the input (x: the
- * segment's first tap): bytes of the taps outside and past the taps are the
- * zero point (x + offset = 0). */
-static uint32_t te_seg_word(const int8_t *x, int j, int t0, int t1, int in_c, int8_t zp) {
-  const int lo = t0 * in_c, hi = t1 * in_c;
-  if (4 * j >= lo && 4 * j + 4 <= hi) return te_dsp_load32(x + 4 * j);
-  uint32_t v = 0;
-  for (int i = 3; i >= 0; --i) {
-    const int pos = 4 * j + i;
-    v = (v << 8) | (uint8_t)(pos >= lo && pos < hi ? x[pos] : zp);
-  }
-  return v;
-}
-
-/* acc += the chunk (x02, x13) times a channel's 4 weight bytes v. */
-#define TE_FC_MAC(acc, v)                        \
-  do {                                           \
-    acc = __smlad(x02, te_dsp_even(v), acc);     \
-    acc = __smlad(x13, te_dsp_odd(v), acc);      \
-  } while (0)
-
 /* acc[0..n) += the chunk v (its pairs x02, x13) times chunk k of the n
  * channels' weights (w0: a pair's or the odd channel's stream, w1: the next pair's). */
 static inline __attribute__((always_inline)) void te_conv_direct_mac(int n, uint32_t v, uint32_t offset2,
@@ -501,14 +480,14 @@ static inline __attribute__((always_inline)) void te_conv_direct_mac(int n, uint
                                                                      int32_t *acc) {
   const int32_t x02 = (int32_t)__sxtab16(offset2, v), x13 = te_dsp_odd_add(offset2, v);
   if (n == 1) {
-    TE_FC_MAC(acc[0], te_dsp_load32(w0 + 4 * k));
+    TE_DSP_MAC_CHUNK(acc[0], te_dsp_load32(w0 + 4 * k));
     return;
   }
-  TE_FC_MAC(acc[0], te_dsp_load32(w0 + 8 * k));
-  TE_FC_MAC(acc[1], te_dsp_load32(w0 + 8 * k + 4));
+  TE_DSP_MAC_CHUNK(acc[0], te_dsp_load32(w0 + 8 * k));
+  TE_DSP_MAC_CHUNK(acc[1], te_dsp_load32(w0 + 8 * k + 4));
   if (n == 4) {
-    TE_FC_MAC(acc[2], te_dsp_load32(w1 + 8 * k));
-    TE_FC_MAC(acc[3], te_dsp_load32(w1 + 8 * k + 4));
+    TE_DSP_MAC_CHUNK(acc[2], te_dsp_load32(w1 + 8 * k));
+    TE_DSP_MAC_CHUNK(acc[3], te_dsp_load32(w1 + 8 * k + 4));
   }
 }
 
@@ -540,7 +519,9 @@ static void te_conv_direct_block(const te_conv_dsp_geom *g, int oy, int ox, cons
         continue;
       }
       for (int j = 0; j < seg_chunks; ++j) {
-        const uint32_t v = whole ? te_dsp_load32(x + 4 * j) : te_seg_word(x, j, t0, t1, g->in_c, zp);
+        /* x is the segment's first tap; only the bytes of taps [t0, t1) lie inside the input. */
+        const uint32_t v =
+            whole ? te_dsp_load32(x + 4 * j) : te_dsp_chunk_within(x, j, t0 * g->in_c, t1 * g->in_c, zp);
         te_conv_direct_mac(n, v, offset2, w0, w1, k0 + j, acc);
       }
     }

@@ -123,6 +123,25 @@ static inline int32_t te_dsp_requant_wide3(int32_t acc, const int32_t *mre) {
 
 static inline int32_t te_dsp_requant_wide(int32_t acc, const int32_t *p) { return te_dsp_requant_wide3(acc, p + 1); }
 
+/* Chunk k (bytes 4k .. 4k+3) of x as a word, the bytes outside [lo, hi) replaced by the zero
+ * point zp (x + offset = 0), so no read leaves the valid bytes. */
+static inline uint32_t te_dsp_chunk_within(const int8_t *x, int k, int lo, int hi, int8_t zp) {
+  if (4 * k >= lo && 4 * k + 4 <= hi) return te_dsp_load32(x + 4 * k);
+  uint32_t v = 0;
+  for (int i = 3; i >= 0; --i) {
+    const int pos = 4 * k + i;
+    v = (v << 8) | (uint8_t)(pos >= lo && pos < hi ? x[pos] : zp);
+  }
+  return v;
+}
+
+/* acc += the chunk in pairs (x02, x13), local to the caller, times a channel's 4 weight bytes v. */
+#define TE_DSP_MAC_CHUNK(acc, v)                 \
+  do {                                           \
+    acc = __smlad(x02, te_dsp_even(v), acc);     \
+    acc = __smlad(x13, te_dsp_odd(v), acc);      \
+  } while (0)
+
 /* Kernel variants, a constant at every call site of te_dsp_output:
  * TE_DSP_CLAMP when the activation range is not all of int8 (otherwise SSAT
  * alone clamps), TE_DSP_WIDE when accumulators may reach 2^29. */

@@ -3,22 +3,6 @@
 
 #include "te_dsp.h"
 
-/* Chunk k of an FC input row as a word; bytes past `depth` are the zero
- * point (x + offset = 0), so no read leaves the row. */
-static uint32_t te_fc_chunk(const int8_t *x, int k, int depth, int8_t zp) {
-  if (4 * k + 4 <= depth) return te_dsp_load32(x + 4 * k);
-  uint32_t v = 0;
-  for (int i = 3; i >= 0; --i) v = (v << 8) | (uint8_t)(4 * k + i < depth ? x[4 * k + i] : zp);
-  return v;
-}
-
-/* acc[j] += the chunk (x02, x13) times channel j's 4 weight bytes. */
-#define TE_FC_MAC(acc, v)                                   \
-  do {                                                      \
-    acc = __smlad(x02, te_dsp_even(v), acc);                \
-    acc = __smlad(x13, te_dsp_odd(v), acc);                 \
-  } while (0)
-
 #if !defined(TE_DSP_NO_ASM)
 /* One channel's chunk: r5 = its weight word at [W] (post-increment), then
  * ACC += (x0, x2) * (w0, w2) + (x1, x3) * (w1, w3) with r4 = the even pair. */
@@ -63,10 +47,10 @@ void te_fc4_chunks_dsp(const int8_t *x, int chunks, const int8_t *w0, const int8
   for (int k = 0; k < chunks; ++k, x += 4, w0 += 8, w1 += 8) {
     const uint32_t v = te_dsp_load32(x);
     const int32_t x02 = (int32_t)__sxtab16(offset2, v), x13 = te_dsp_odd_add(offset2, v);
-    TE_FC_MAC(acc[0], te_dsp_load32(w0));
-    TE_FC_MAC(acc[1], te_dsp_load32(w0 + 4));
-    TE_FC_MAC(acc[2], te_dsp_load32(w1));
-    TE_FC_MAC(acc[3], te_dsp_load32(w1 + 4));
+    TE_DSP_MAC_CHUNK(acc[0], te_dsp_load32(w0));
+    TE_DSP_MAC_CHUNK(acc[1], te_dsp_load32(w0 + 4));
+    TE_DSP_MAC_CHUNK(acc[2], te_dsp_load32(w1));
+    TE_DSP_MAC_CHUNK(acc[3], te_dsp_load32(w1 + 4));
   }
 }
 #endif
@@ -90,20 +74,20 @@ static inline __attribute__((always_inline)) void te_fc_block(const int8_t *x, i
   }
   for (; k < chunks; ++k) {
     /* Whole chunks load directly; only a last partial chunk is assembled. */
-    const uint32_t v = k < depth / 4 ? te_dsp_load32(x + 4 * k) : te_fc_chunk(x, k, depth, zp);
+    const uint32_t v = k < depth / 4 ? te_dsp_load32(x + 4 * k) : te_dsp_chunk_within(x, k, 0, depth, zp);
     const int32_t x02 = (int32_t)__sxtab16(offset2, v), x13 = te_dsp_odd_add(offset2, v);
     if (n == 4) {
       const uint64_t u = te_dsp_load64(w0 + 8 * k), t = te_dsp_load64(w1 + 8 * k);
-      TE_FC_MAC(acc[0], (uint32_t)u);
-      TE_FC_MAC(acc[1], (uint32_t)(u >> 32));
-      TE_FC_MAC(acc[2], (uint32_t)t);
-      TE_FC_MAC(acc[3], (uint32_t)(t >> 32));
+      TE_DSP_MAC_CHUNK(acc[0], (uint32_t)u);
+      TE_DSP_MAC_CHUNK(acc[1], (uint32_t)(u >> 32));
+      TE_DSP_MAC_CHUNK(acc[2], (uint32_t)t);
+      TE_DSP_MAC_CHUNK(acc[3], (uint32_t)(t >> 32));
     } else if (n == 2) {
       const uint64_t u = te_dsp_load64(w0 + 8 * k);
-      TE_FC_MAC(acc[0], (uint32_t)u);
-      TE_FC_MAC(acc[1], (uint32_t)(u >> 32));
+      TE_DSP_MAC_CHUNK(acc[0], (uint32_t)u);
+      TE_DSP_MAC_CHUNK(acc[1], (uint32_t)(u >> 32));
     } else {
-      TE_FC_MAC(acc[0], te_dsp_load32(w0 + 4 * k));
+      TE_DSP_MAC_CHUNK(acc[0], te_dsp_load32(w0 + 4 * k));
     }
   }
   for (int j = 0; j < n; ++j) {

@@ -46,6 +46,7 @@ def test_fit_reproduces_counts_that_follow_the_model():
     for graph, counts in measured[-2:]:
         for i, n in enumerate(counts):
             if latency.op_class(graph, i) in model.coefficients:
+                # The counts were rounded to integers from exact linear forms, and NNLS solves in floating point.
                 assert model.op_instructions(graph, i) == pytest.approx(n, rel=1e-3, abs=2)
 
 
