@@ -30,8 +30,9 @@ from engine.compile import CompileOptions
 from engine.target.verify import verify_target
 from engine.tflm import Tflm
 from engine.verify import default_name
+from mcunet_tf import mlperf
 
-SHARED = ROOT.parent / "shared" / "models"
+SHARED = mlperf.models_dir()
 DEFAULT = ["mlperf_kws_ref_model.tflite", "mlperf_vww_96_int8.tflite",
            "mlperf_ic_pretrainedResnet_quant.tflite", "mlperf_ad01_int8.tflite"]
 

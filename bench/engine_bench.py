@@ -24,8 +24,9 @@ sys.path.insert(0, str(ROOT))
 from engine.compare import compare  # noqa: E402
 from engine.compile import CompileOptions  # noqa: E402
 from engine.verify import default_name  # noqa: E402
+from mcunet_tf import mlperf  # noqa: E402
 
-SHARED = ROOT.parent / "shared" / "models"
+SHARED = mlperf.models_dir()
 DEFAULT = ["mlperf_kws_ref_model.tflite", "mlperf_vww_96_int8.tflite",
            "mlperf_ic_pretrainedResnet_quant.tflite", "mlperf_ad01_int8.tflite"]
 

@@ -26,6 +26,7 @@ from tqdm import tqdm  # noqa: E402
 from engine.compile import CompileOptions, compile_graph  # noqa: E402
 from engine.target import latency  # noqa: E402
 from engine.target.verify import profile_program  # noqa: E402
+from mcunet_tf import mlperf  # noqa: E402
 from mcunet_tf.config import SearchSpace  # noqa: E402
 from mcunet_tf.estimator import subnet_graph  # noqa: E402
 from tflite_bridge import read  # noqa: E402
@@ -37,7 +38,7 @@ _SEED = flags.DEFINE_integer("seed", 0, "subnet sampling seed")
 _JSON = flags.DEFINE_bool("json", False, "print JSON instead of a table")
 _WRITE = flags.DEFINE_bool("write", False, "write engine/target/latency_<target>.json")
 
-SHARED = pathlib.Path(__file__).resolve().parents[2] / "shared" / "models"
+SHARED = mlperf.models_dir()
 # Small to mid-size subnets: the budgets this project searches under (tens to hundreds of kB).
 SPACES = (
     SearchSpace(width_choices=(0.25, 0.35, 0.5), resolution_choices=(32, 48, 64), num_classes=10),

@@ -23,12 +23,13 @@ sys.path.insert(0, str(ROOT))
 
 from engine.planner import ALGORITHMS, lower_bound, plan
 from engine.planner_graph import activation_buffers
+from mcunet_tf import mlperf
 from tflite_bridge import read
 
 _JSON = flags.DEFINE_bool("json", False, "Print JSON to stdout instead of a table.")
 _REPEATS = flags.DEFINE_integer("repeats", 5, "Runs per algorithm; the median time is kept.")
 
-SHARED = ROOT.parent / "shared" / "models"
+SHARED = mlperf.models_dir()
 DEFAULT = (
     "mlperf_kws_ref_model.tflite",
     "mlperf_vww_96_int8.tflite",

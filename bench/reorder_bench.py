@@ -31,6 +31,7 @@ sys.path.insert(0, str(ROOT))
 from engine import planner, reorder
 from engine.compile import CompileOptions, compile_graph
 from engine.planner_graph import activation_buffers
+from mcunet_tf import mlperf
 from tflite_bridge import read
 
 _JSON = flags.DEFINE_bool("json", False, "Print JSON to stdout instead of a table.")
@@ -39,7 +40,7 @@ _VERIFY = flags.DEFINE_bool(
     "verify", False, "Verify each reordered model bit-exact with TFLM (slower)."
 )
 
-SHARED = ROOT.parent / "shared" / "models"
+SHARED = mlperf.models_dir()
 DEFAULT = (
     "mlperf_kws_ref_model.tflite",
     "mlperf_vww_96_int8.tflite",

@@ -33,10 +33,11 @@ from hypothesis import strategies as st
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from mcunet_tf import mlperf
 from tflite_bridge import BridgeError, read, verify, write
 from tflite_bridge.cli import summarise
 
-MODELS_DIR = ROOT.parent / "shared" / "models"
+MODELS_DIR = mlperf.models_dir()
 # Flatbuffer offsets and lengths are 32-bit words: their boundary values are
 # where parsers go wrong, so word overwrites draw from these half the time.
 INTERESTING_WORDS = (

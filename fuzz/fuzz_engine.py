@@ -34,10 +34,11 @@ sys.path.insert(0, str(ROOT))
 
 from engine.codegen import render
 from engine.compile import EngineError, compile_graph
+from mcunet_tf import mlperf
 from tflite_bridge import BridgeError, read
 from tflite_bridge.ir import ABSENT, DType, Graph, Quant
 
-MODELS_DIR = ROOT.parent / "shared" / "models"
+MODELS_DIR = mlperf.models_dir()
 MODELS = ("mlperf_kws_ref_model.tflite", "mlperf_vww_96_int8.tflite", "mlperf_ic_pretrainedResnet_quant.tflite",
           "mlperf_ad01_int8.tflite")
 INTS = (-1, 0, 1, 2, 3, 7, 1000, 2**31 - 1)

@@ -1,25 +1,18 @@
-"""Shared test fixtures: where ../shared lives, and the models in it."""
+"""Shared test fixtures: the MLPerf Tiny models and sample inputs (mcunet_tf.mlperf: $MCUNET_MODELS or the
+repository's models/mlperf_tiny)."""
 
 import os
-import pathlib
 
 os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
-ROOT = pathlib.Path(__file__).resolve().parents[1]
-SHARED = ROOT.parent / "shared"
-MODELS = SHARED / "models"
-DATA = SHARED / "data"
+import pathlib  # noqa: E402
 
-INT8_MODELS = {
-    "kws": MODELS / "mlperf_kws_ref_model.tflite",
-    "vww": MODELS / "mlperf_vww_96_int8.tflite",
-    "ic": MODELS / "mlperf_ic_pretrainedResnet_quant.tflite",
-    "ad": MODELS / "mlperf_ad01_int8.tflite",
-}
-FLOAT_MODELS = {
-    "kws": MODELS / "mlperf_kws_ref_model_float32.tflite",
-    "vww": MODELS / "mlperf_vww_96_float.tflite",
-    "ic": MODELS / "mlperf_ic_pretrainedResnet.tflite",
-    "ad": MODELS / "mlperf_ad01_fp32.tflite",
-}
+from mcunet_tf import mlperf  # noqa: E402
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+MODELS = mlperf.models_dir()
+DATA = mlperf.data_dir()
+
+INT8_MODELS = {task: MODELS / name for task, name in mlperf.INT8_FILES.items()}
+FLOAT_MODELS = {task: MODELS / name for task, name in mlperf.FLOAT_FILES.items()}

@@ -1,4 +1,4 @@
-"""Reading the shared models, and reading bad files."""
+"""Reading the MLPerf Tiny models, and reading bad files."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ ALL_MODELS = sorted(MODELS.glob("*.tflite"))
 
 
 def readme_op_table() -> dict[str, collections.Counter]:
-    """file name -> op multiset, parsed from the table in ../shared/models/README.md."""
+    """file name -> op multiset, parsed from the table in the models README (models/mlperf_tiny/README.md)."""
     table = {}
     for line in (MODELS / "README.md").read_text().splitlines():
         cells = [c.strip() for c in line.strip().strip("|").split("|")]
@@ -33,13 +33,13 @@ def readme_op_table() -> dict[str, collections.Counter]:
     return table
 
 
-def test_all_shared_models_present():
+def test_all_mlperf_models_present():
     assert len(ALL_MODELS) == 8
     assert set(INT8_MODELS.values()) | set(FLOAT_MODELS.values()) == set(ALL_MODELS)
 
 
 @pytest.mark.parametrize("path", ALL_MODELS, ids=lambda p: p.stem)
-def test_shared_model_reads_and_verifies(path):
+def test_mlperf_model_reads_and_verifies(path):
     graph = read(path)
     verify(graph)
     assert graph.ops and graph.inputs and graph.outputs

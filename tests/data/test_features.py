@@ -11,7 +11,7 @@ from tests.conftest import DATA, INT8_MODELS
 from tests.data import fixtures
 
 MARVIN = DATA / "marvin_617de221_0.wav"
-# The MLPerf KWS model's int8 input (shared/models/README.md).
+# The MLPerf KWS model's int8 input (models/mlperf_tiny/README.md).
 KWS_SCALE, KWS_ZERO_POINT = 0.5847029089927673, 83
 # float32 FFTs sum in different orders: TF's pocketfft vs numpy's float64 FFT. On full-scale speech the
 # MFCCs (range about -40..20) then differ by a few 1e-6; 1e-4 leaves room without hiding a real error

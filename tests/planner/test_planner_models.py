@@ -1,11 +1,10 @@
-"""The planner on the shared MLPerf Tiny int8 models (../shared/models).
+"""The planner on the MLPerf Tiny int8 models (models/mlperf_tiny, or $MCUNET_MODELS).
 
 Buffers are TFLM's plain lifetimes (engine.planner_graph). The expected
 numbers are the ones measured with the TFLM runtime (models README): its
 greedy planner's activation arena, and the lifetime lower bound.
 """
 
-import pathlib
 import time
 
 import pytest
@@ -13,9 +12,8 @@ import pytest
 from engine import planner_exact
 from engine.planner import ALGORITHMS, check_no_overlap, lower_bound, plan
 from engine.planner_graph import activation_buffers, tensor_uses
+from tests.conftest import MODELS
 from tflite_bridge import read
-
-MODELS = pathlib.Path(__file__).resolve().parents[3] / "shared" / "models"
 
 # model file -> (lower bound, TFLM greedy activation arena), bytes.
 EXPECTED = {
@@ -27,10 +25,7 @@ EXPECTED = {
 
 
 def _graph(name):
-    path = MODELS / name
-    if not path.exists():
-        pytest.skip(f"shared model {path} is missing")
-    return read(path.read_bytes())
+    return read((MODELS / name).read_bytes())
 
 
 def _buffers(name):

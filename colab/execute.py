@@ -1,0 +1,66 @@
+"""Executes the notebooks in place, so the committed copies show their outputs (tables, plots).
+
+    python colab/execute.py                       # all three, at their own (demo-data) settings
+    python colab/execute.py tinynas_vww           # one
+
+Each runs top to bottom in a fresh kernel from colab/, with the notebooks' defaults: the repository's
+MLPerf Tiny VWW model for convert_tflite, the offline demo data for the TinyNAS ones, outputs under
+out/notebooks/ (finished stages there are resumed: delete that folder for a run from scratch). The
+test suite executes them separately, small (tests/apps/test_notebooks.py). A notebook that fails is
+not written; the exit code is 1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import pathlib
+import sys
+import time
+
+import nbclient
+import nbformat
+
+COLAB = pathlib.Path(__file__).resolve().parent
+NOTEBOOKS = ("convert_tflite", "tinynas_vww", "kws_end_to_end")
+# Variables the test suite sets to shrink the notebooks; a regeneration must not inherit them.
+TEST_OVERRIDES = ("MCUNET_NOTEBOOK_SMALL", "MCUNET_NOTEBOOK_OUT", "MCUNET_MODEL", "MCUNET_REPEATS")
+
+
+def execute(name: str, timeout: int) -> float:
+    """Runs colab/<name>.ipynb and writes it back with its outputs; returns the seconds it took."""
+    path = COLAB / f"{name}.ipynb"
+    notebook = nbformat.read(path, as_version=4)
+    start = time.monotonic()
+    # record_timing off: no per-cell timestamps, so a rerun changes only what the outputs say.
+    nbclient.NotebookClient(notebook, timeout=timeout, kernel_name="python3", record_timing=False,
+                            resources={"metadata": {"path": str(COLAB)}}).execute()
+    notebook.metadata.pop("widgets", None)
+    nbformat.write(notebook, path)
+    return time.monotonic() - start
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("names", nargs="*", help=f"notebooks among {', '.join(NOTEBOOKS)} (default: all)")
+    parser.add_argument("--timeout", type=int, default=3600, help="seconds per cell")
+    args = parser.parse_args(argv)
+    unknown = sorted(set(args.names) - set(NOTEBOOKS))
+    if unknown:
+        parser.error(f"unknown notebooks {unknown}; choose among {', '.join(NOTEBOOKS)}")
+    for var in TEST_OVERRIDES:
+        os.environ.pop(var, None)
+    failed = []
+    for name in args.names or NOTEBOOKS:
+        try:
+            seconds = execute(name, args.timeout)
+        except nbclient.exceptions.CellExecutionError as error:
+            print(f"{name}: FAILED, not written\n{str(error)[-2000:]}", file=sys.stderr, flush=True)
+            failed.append(name)
+            continue
+        print(f"{name}: executed in {seconds:.0f} s", flush=True)
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
