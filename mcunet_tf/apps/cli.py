@@ -39,6 +39,16 @@ _SEED = flags.DEFINE_integer("seed", 0, "Seed of training, search and QAT.")
 _PROGRESS = flags.DEFINE_boolean("progress", True, "Show progress bars (tqdm).")
 
 PRESETS = ("demo", "full")
+# What --help lists, in the order of the README's flags table (tests/apps/test_cli.py holds them to it).
+# absl's own --help would list only flags of the __main__ module (these live here, shared by both
+# apps) and sorts them by name.
+HELP_ORDER = ("data_dir", "board", "sram_kb", "flash_kb", "max_minstr", "stages", "preset", "epochs", "seed",
+              "out_dir", "progress")
+# What a flag left unset (None) means, for --help.
+UNSET_MEANS = {"data_dir": "the offline demo data", "board": f"{common.DEFAULT_BOARD}",
+               "sram_kb": "the board's", "flash_kb": "the board's", "max_minstr": "no latency bound",
+               "preset": "demo without --data_dir, full with it", "epochs": "the preset's", "out_dir": "out/<app>"}
+HELP_ARGS = ("-h", "-help", "--help", "-?", "-helpshort", "--helpshort")
 
 
 def fail(message: str) -> None:
@@ -47,8 +57,26 @@ def fail(message: str) -> None:
     sys.exit(2)
 
 
-def parse_flags(argv: list[str]) -> list[str]:
-    """absl flag parsing (app.run's `flags_parser`), but a bad flag is one `error:` line and exit code 2."""
+def help_text(usage: str) -> str:
+    """The app's usage (its module docstring) and its own flags with their defaults, in HELP_ORDER."""
+    lines = [usage.strip("\n"), "", "flags (--helpfull adds absl's and TensorFlow's own):"]
+    for name in HELP_ORDER:
+        flag = flags.FLAGS[name]
+        prefix = "--[no]" if isinstance(flag, flags.BooleanFlag) else "--"
+        lines.append(flags.text_wrap(f"{prefix}{name}: {flag.help}", indent="    ", firstline_indent="  "))
+        default = flag.default_as_str if flag.default is not None else UNSET_MEANS[name]
+        lines.append(f"    (default: {default})")
+    return "\n".join(lines) + "\n"
+
+
+def parse_flags(argv: list[str], usage: str = "") -> list[str]:
+    """absl flag parsing (app.run's `flags_parser`), but a bad flag is one `error:` line and exit code 2.
+
+    `--help` (or -h, --helpshort, -?) prints `help_text(usage)` and exits with code 0.
+    """
+    if any(arg in HELP_ARGS for arg in argv[1:]):
+        print(help_text(usage), end="", flush=True)
+        sys.exit(0)
     try:
         rest = flags.FLAGS(argv)
     except flags.Error as error:

@@ -178,7 +178,7 @@ def main(argv) -> int:
 
 def run() -> None:
     """The `mcunet-kws` console script."""
-    app.run(main, flags_parser=cli.parse_flags)
+    app.run(main, flags_parser=functools.partial(cli.parse_flags, usage=__doc__))
 
 
 if __name__ == "__main__":

@@ -1,14 +1,17 @@
 """The apps' edge: budgets from boards and flags, and every bad flag or missing dataset is one line, exit 2."""
 
 import os
+import pathlib
+import re
 import subprocess
 import sys
 
 import pytest
 
-from mcunet_tf.apps import common
+from mcunet_tf.apps import cli, common
 
 APPS = ("mcunet_tf.apps.vww", "mcunet_tf.apps.kws")
+README = pathlib.Path(__file__).resolve().parents[2] / "README.md"
 
 
 def test_budgets_from_boards_and_flags():
@@ -58,3 +61,27 @@ def test_bad_flags_and_missing_data_are_one_line_and_exit_2(module, args, messag
     assert proc.stderr.count("\n") == 1 and proc.stderr.startswith(message), proc.stderr
     assert proc.stdout == ""
     assert not (tmp_path / "out").exists()
+
+
+def readme_flags() -> list[str]:
+    """The flags of the README's apps table (`| --flag | meaning |` rows), in its order."""
+    rows = [line.split("|")[1] for line in README.read_text().splitlines() if line.startswith("| `--")]
+    return [name for row in rows for name in re.findall(r"`--(\w+)`", row)]
+
+
+@pytest.mark.parametrize("script", ["mcunet-vww", "mcunet-kws"])
+def test_help_lists_every_documented_flag_with_its_default_in_readme_order(script):
+    installed = pathlib.Path(sys.executable).parent / script  # the console script, as a user runs it
+    command = [str(installed)] if installed.is_file() else [sys.executable, "-m", f"mcunet_tf.apps.{script[7:]}"]
+    proc = subprocess.run([*command, "--help"], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0 and proc.stderr == "", proc.stderr
+    assert proc.stdout.startswith(f"`{script}`:")  # the app's own usage first
+    documented = readme_flags()
+    assert documented == list(cli.HELP_ORDER)
+    positions = []
+    for name in documented:
+        found = re.search(rf"^  --(\[no\])?{name}: .*?\n    \(default: [^)]+\)$", proc.stdout, re.M | re.S)
+        assert found, f"--{name} (with its default) missing from {script} --help:\n{proc.stdout}"
+        positions.append(found.start())
+    assert positions == sorted(positions), "--help lists the flags in the README's order"
+    assert "(default: 'train,search,export')" in proc.stdout and "(default: stm32f746)" in proc.stdout
