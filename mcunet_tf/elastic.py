@@ -58,6 +58,16 @@ class ElasticConv2D(keras.layers.Layer):
         (kernel,) = self.sliced_weights(int(inputs.shape[-1]), filters or self.max_filters)
         return tf.nn.conv2d(inputs, kernel, strides=self.strides, padding="SAME")
 
+    def dynamic_call(self, inputs: tf.Tensor, filters: tf.Tensor) -> tf.Tensor:
+        """`call` with `filters` a scalar tensor: one traced graph serves every channel count.
+
+        The input channels come from the input's run-time shape; the kernel slice has the same
+        numbers as `sliced_weights`, cast to the input's dtype (mixed precision computes in it).
+        """
+        in_channels = tf.shape(inputs)[-1]
+        kernel = tf.cast(self.kernel[:, :, :in_channels, :filters], inputs.dtype)
+        return tf.nn.conv2d(inputs, kernel, strides=self.strides, padding="SAME")
+
     def compute_output_shape(self, input_shape):
         """Shape at the largest size (a call with smaller `filters` has fewer channels)."""
         batch, height, width, _ = tf.TensorShape(input_shape).as_list()
@@ -131,6 +141,34 @@ class ElasticDepthwiseConv2D(keras.layers.Layer):
         strides = (1, self.strides, self.strides, 1)
         return tf.nn.depthwise_conv2d(inputs, kernel, strides=strides, padding="SAME")
 
+    def dynamic_call(self, inputs: tf.Tensor, kernel_index: tf.Tensor) -> tf.Tensor:
+        """`call` with the kernel chosen by `kernel_index` (a scalar tensor into `kernel_choices`).
+
+        The kernel is sliced at run time (its centre crop of the chosen size, the input's channel
+        count), so one convolution op serves every choice; with kernel transforms the (small) kernel
+        comes from one `tf.switch_case` branch per size. The numbers are `sliced_weights`'.
+        """
+        channels = tf.shape(inputs)[-1]
+        strides = (1, self.strides, self.strides, 1)
+        if self.kernel_transform and len(self.kernel_choices) > 1:
+            def branch(size):
+                return lambda: self.sliced_weights_dynamic(channels, size)
+            kernel = tf.switch_case(kernel_index, [branch(size) for size in self.kernel_choices])
+        else:
+            size = tf.gather(tf.constant(self.kernel_choices), kernel_index)
+            start = (self.max_kernel - size) // 2
+            kernel = tf.slice(self.depthwise_kernel, tf.stack([start, start, 0, 0]), tf.stack([size, size, channels, 1]))
+        return tf.nn.depthwise_conv2d(inputs, tf.cast(kernel, inputs.dtype), strides=strides, padding="SAME")
+
+    def sliced_weights_dynamic(self, channels: tf.Tensor, kernel_size: int) -> tf.Tensor:
+        """`sliced_weights` for a run-time channel count (a static kernel size)."""
+        kernel = self.depthwise_kernel[:, :, :channels, :]
+        for small in reversed(self.kernel_choices[:-1]):
+            if small < kernel_size:
+                break
+            kernel = self._shrink(kernel, small)
+        return kernel
+
     def compute_output_shape(self, input_shape):
         batch, height, width, channels = tf.TensorShape(input_shape).as_list()
         out = [None if d is None else -(-d // self.strides) for d in (height, width)]
@@ -187,6 +225,50 @@ class ElasticBatchNormalization(keras.layers.Layer):
             mean, variance = (_head(w, channels, self.max_channels) for w in (self.moving_mean, self.moving_variance))
         return tf.nn.batch_normalization(inputs, mean, variance, beta, gamma, self.epsilon)
 
+    def dynamic_call(self, inputs: tf.Tensor, mode: str, stats: tf.Tensor | None = None):
+        """Batch normalisation over the input's run-time channel count; returns (output, stats).
+
+        Modes:
+            "train": batch statistics, and the running statistics of the active channels move
+                (`call(training=True)`); `stats` out is None.
+            "infer": the running statistics (`call(training=False)`).
+            "collect": batch statistics, nothing moves; `stats` out is the batch mean and biased
+                variance as a (2, max_channels) float32 tensor, zero beyond the active channels
+                (BatchNorm re-estimation averages these over batches).
+            "given": normalise with `stats` (as "collect" returns them) instead of the running ones.
+        The arithmetic is float32 whatever the input's dtype (mixed precision), as Keras does.
+        """
+        channels = tf.shape(inputs)[-1]
+        x = tf.cast(inputs, tf.float32)
+        gamma, beta = self.gamma[:channels], self.beta[:channels]
+        out_stats = None
+        if mode == "train":
+            y, mean, variance = _batch_norm_train(x, gamma, beta, self.epsilon)
+            self._move_dynamic(self.moving_mean, mean, channels)
+            self._move_dynamic(self.moving_variance, variance, channels)
+            return tf.cast(y, inputs.dtype), None
+        if mode in ("train", "collect"):
+            mean, variance = tf.nn.moments(x, axes=[0, 1, 2])
+            if mode == "train":
+                self._move_dynamic(self.moving_mean, mean, channels)
+                self._move_dynamic(self.moving_variance, variance, channels)
+            else:
+                pad = [[0, 0], [0, self.max_channels - channels]]
+                out_stats = tf.pad(tf.stack([mean, variance]), pad)
+        elif mode == "infer":
+            mean, variance = self.moving_mean[:channels], self.moving_variance[:channels]
+        elif mode == "given":
+            mean, variance = stats[0, :channels], stats[1, :channels]
+        else:
+            raise ValueError(f"{self.name}: unknown mode {mode!r}")
+        y = tf.nn.batch_normalization(x, mean, variance, beta, gamma, self.epsilon)
+        return tf.cast(y, inputs.dtype), out_stats
+
+    def _move_dynamic(self, variable, batch_value, channels: tf.Tensor):
+        value = tf.convert_to_tensor(variable)
+        head = value[:channels] * self.momentum + tf.stop_gradient(batch_value) * (1.0 - self.momentum)
+        variable.assign(tf.concat([head, value[channels:]], axis=0))
+
     def _move(self, variable, batch_value, channels: int):
         value = tf.convert_to_tensor(variable)
         head = _head(value, channels, self.max_channels) * self.momentum
@@ -203,6 +285,33 @@ class ElasticBatchNormalization(keras.layers.Layer):
     def get_config(self):
         return dict(super().get_config(), max_channels=self.max_channels, momentum=self.momentum,
                     epsilon=self.epsilon)
+
+
+def _batch_norm_train(x, gamma, beta, epsilon: float):
+    """Training-mode batch normalisation over [n, h, w, c]: (output, batch mean, biased variance).
+
+    The forward pass is the ops of `keras.layers.BatchNormalization(fused=False)` (`tf.nn.moments`
+    then `tf.nn.batch_normalization`), so outputs and statistics equal a plain Keras model's. The
+    gradient is the closed form (dx = gamma / sigma / n * (n dy - sum dy - x_hat sum(dy x_hat))),
+    the same numbers up to rounding as differentiating those ops, with far fewer elementwise passes.
+    """
+    @tf.custom_gradient
+    def normalise(x, gamma, beta):
+        mean, variance = tf.nn.moments(x, axes=[0, 1, 2])
+        y = tf.nn.batch_normalization(x, mean, variance, beta, gamma, epsilon)
+
+        def grad(dy, dmean, dvariance):
+            del dmean, dvariance  # the statistics only feed the running averages, under stop_gradient
+            inv = tf.math.rsqrt(variance + epsilon)
+            x_hat = (x - mean) * inv
+            count = tf.cast(tf.reduce_prod(tf.shape(x)[:-1]), x.dtype)
+            dbeta = tf.reduce_sum(dy, axis=[0, 1, 2])
+            dgamma = tf.reduce_sum(dy * x_hat, axis=[0, 1, 2])
+            return (gamma * inv / count) * (count * dy - dbeta - x_hat * dgamma), dgamma, dbeta
+
+        return (y, mean, variance), grad
+
+    return normalise(x, gamma, beta)
 
 
 def _head(weight, count: int, maximum: int) -> tf.Tensor:
@@ -234,6 +343,12 @@ class ElasticDense(keras.layers.Layer):
     def call(self, inputs):
         kernel, bias = self.sliced_weights(int(inputs.shape[-1]))
         return tf.nn.bias_add(tf.matmul(inputs, kernel), bias)  # as keras.layers.Dense computes it
+
+    def dynamic_call(self, inputs: tf.Tensor) -> tf.Tensor:
+        """`call` over the input's run-time feature count (float32 logits under mixed precision)."""
+        kernel = self.kernel[:tf.shape(inputs)[-1]]
+        logits = tf.nn.bias_add(tf.matmul(inputs, tf.cast(kernel, inputs.dtype)), tf.cast(self.bias, inputs.dtype))
+        return tf.cast(logits, tf.float32)
 
     def compute_output_shape(self, input_shape):
         return tf.TensorShape(input_shape)[:-1].concatenate([self.units])

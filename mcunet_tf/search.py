@@ -324,11 +324,13 @@ class _Evolution:
     def random(self) -> Genome:
         return Genome.of(with_width_resolution(self.space.sample(self.rng), *self.fixed))
 
-    def candidate(self, config: SubnetConfig) -> Candidate:
-        key = config.to_json()
-        if key not in self.scores:
-            self.scores[key] = float(self.fitness(config))
-        return Candidate(config, self.scores[key], self.estimator.cost(config))
+    def candidates(self, configs: Sequence[SubnetConfig]) -> list[Candidate]:
+        """Scores the configs not seen before (all at once when the fitness has `score_many`)."""
+        fresh = list({c.to_json(): c for c in configs if c.to_json() not in self.scores}.items())
+        many = getattr(self.fitness, "score_many", None)
+        values = many([c for _, c in fresh]) if many and fresh else [self.fitness(c) for _, c in fresh]
+        self.scores.update({key: float(value) for (key, _), value in zip(fresh, values, strict=True)})
+        return [Candidate(c, self.scores[c.to_json()], self.estimator.cost(c)) for c in configs]
 
     def children(self, parents: list[Candidate], count: int) -> list[SubnetConfig]:
         s, genomes = self.settings, [Genome.of(p.config) for p in parents]
@@ -350,7 +352,8 @@ def evolve(space: SearchSpace, budget: Budget, fitness: Fitness, settings: Evolu
         space: the search space.
         budget: every candidate (initial, mutated, crossed over) must fit; others are redrawn.
         fitness: subnet -> score to maximise (validation accuracy; tests pass a cheap proxy).
-            Called once per distinct subnet.
+            Called once per distinct subnet; a fitness with `score_many(configs)` (the compiled
+            one) gets each generation's new subnets in one call.
         settings: population, generations, ratios, mutation probability, seed.
         width, resolution: fix these genes (e.g. `optimise_space`'s choice); None searches them.
         estimator: reuse one to share its caches.
@@ -363,11 +366,11 @@ def evolve(space: SearchSpace, budget: Budget, fitness: Fitness, settings: Evolu
     """
     fixed = (width, resolution)
     run = _Evolution(space, budget, fitness, settings, estimator or Estimator(), fixed)
-    population = [run.candidate(run.feasible(run.random, "initial subnet")) for _ in range(settings.population)]
+    population = run.candidates([run.feasible(run.random, "initial subnet") for _ in range(settings.population)])
     history, log = [tuple(population)], [_log_entry(0, population, run)]
     for generation in _maybe_tqdm(range(1, settings.generations + 1), progress, "evolution"):
         parents = sorted(population, key=lambda c: -c.accuracy)[:settings.parents]
-        population = parents + [run.candidate(c) for c in run.children(parents, settings.population - len(parents))]
+        population = parents + run.candidates(run.children(parents, settings.population - len(parents)))
         history.append(tuple(population))
         log.append(_log_entry(generation, population, run))
     best = max((c for generation in history for c in generation), key=lambda c: c.accuracy)
@@ -406,7 +409,8 @@ def _write_log(path, log: Sequence[dict]) -> None:
 # ---------------------------------------------------------------- the one-call API
 
 
-def accuracy_fitness(supernet, data, calibration=None, bn_steps: int = 10, eval_steps: int | None = None) -> Fitness:
+def accuracy_fitness(supernet, data, calibration=None, bn_steps: int = 10, eval_steps: int | None = None,
+                     step: str | None = None, strategy=None) -> Fitness:
     """The default fitness: top-1 accuracy of the inherited subnet after BN recalibration.
 
     Args:
@@ -415,12 +419,29 @@ def accuracy_fitness(supernet, data, calibration=None, bn_steps: int = 10, eval_
         calibration: batches for `recalibrate_bn` (default: `data`).
         bn_steps: batches used to recalibrate BN statistics.
         eval_steps: batches scored (None: all of `data`).
+        step: "compiled" (`mcunet_tf.scoring.CompiledFitness`: one traced graph for every candidate,
+            populations spread over `strategy`'s replicas) or "eager" (extract + `recalibrate_bn` +
+            a Keras forward per candidate, the former way); None: MCUNET_TF_STEP, else compiled.
+        strategy: for the compiled fitness (default: the current strategy).
     """
+    from mcunet_tf.train import step_kind_from_env
+
+    calibration = data if calibration is None else calibration
+    if (step or step_kind_from_env()) == "compiled":
+        from mcunet_tf.scoring import CompiledFitness, ScoringError
+
+        try:
+            return CompiledFitness(supernet, data, calibration, bn_steps=bn_steps, eval_steps=eval_steps,
+                                   strategy=strategy)
+        except ScoringError as error:
+            raise SearchError(str(error)) from error
+    return _eager_accuracy_fitness(supernet, data, calibration, bn_steps, eval_steps)
+
+
+def _eager_accuracy_fitness(supernet, data, calibration, bn_steps: int, eval_steps: int | None) -> Fitness:
     import tensorflow as tf
 
     from mcunet_tf.supernet import extract, recalibrate_bn
-
-    calibration = data if calibration is None else calibration
 
     def fitness(config: SubnetConfig) -> float:
         model = recalibrate_bn(extract(supernet, config), calibration, bn_steps)

@@ -37,11 +37,12 @@ class ElasticMBConv(keras.layers.Layer):
 
     def __init__(self, max_in_channels: int, max_out_channels: int, max_expand: int, kernel_choices,
                  strides: int, residual: bool, kernel_transform: bool = False, bn_momentum: float = 0.9,
-                 bn_epsilon: float = 1e-3, **kwargs):
+                 bn_epsilon: float = 1e-3, min_expand: int | None = None, **kwargs):
         super().__init__(**kwargs)
         if residual and strides != 1:
             raise ValueError(f"{self.name}: a residual block needs stride 1, got strides={strides}")
         self.max_in_channels, self.max_out_channels, self.max_expand = max_in_channels, max_out_channels, max_expand
+        self.min_expand = int(min_expand or max_expand)
         self.kernel_choices, self.strides, self.residual = tuple(kernel_choices), strides, bool(residual)
         self.kernel_transform, self.bn_momentum, self.bn_epsilon = kernel_transform, bn_momentum, bn_epsilon
         max_mid = make_divisible(max_in_channels * max_expand) if max_expand > 1 else max_in_channels
@@ -66,6 +67,54 @@ class ElasticMBConv(keras.layers.Layer):
         x = self.project_bn(self.project_conv(x, filters=spec.out_channels), training=training)
         return x + inputs if self.residual else x
 
+    def dynamic_call(self, inputs, row, mode: str, stats=None, optional: bool = True):
+        """The block as the arch row `row` (see `Supernet.encode`) says, inside one traced graph.
+
+        Returns (output, collected BN statistics: a list, empty unless mode is "collect"). A block
+        past its stage's depth is skipped by `tf.cond` (it is residual: its output is its input), so
+        an inactive block costs nothing; `stats` ("given" mode) lists this block's BNs' statistics.
+        """
+        stats = list(stats or [None] * len(self.batch_norms()))
+        _, mid, out, kernel_index, expanded = (row[i] for i in range(5))
+        collect = mode == "collect"
+
+        def expand(x):
+            y, s = self.expand_bn.dynamic_call(self.expand_conv.dynamic_call(x, mid), mode, stats[0])
+            return tf.nn.relu6(y), s
+
+        def run(x):
+            collected = []
+            if self.max_expand > 1:
+                if self.min_expand > 1:
+                    x, s = expand(x)
+                else:  # expand ratio 1 is a choice: the 1x1 expansion runs only when asked for
+                    zeros = self._zero_stats(self.expand_bn) if collect else None
+                    x, s = tf.cond(expanded > 0, lambda: expand(x), lambda: (x, zeros))
+                collected.append(s)
+            first = 1 if self.max_expand > 1 else 0
+            y, s = self.dw_bn.dynamic_call(self.dw_conv.dynamic_call(x, kernel_index), mode, stats[first])
+            collected.append(s)
+            y, s = self.project_bn.dynamic_call(self.project_conv.dynamic_call(tf.nn.relu6(y), out), mode,
+                                                stats[first + 1])
+            collected.append(s)
+            y = y + x_in if self.residual else y
+            return y, collected if collect else []
+
+        x_in = inputs
+        if not (self.residual and optional):
+            return run(inputs)
+        skipped = [self._zero_stats(bn) for bn in self.batch_norms()] if collect else []
+        return tf.cond(row[0] > 0, lambda: run(inputs), lambda: (inputs, skipped))
+
+    def batch_norms(self) -> list[ElasticBatchNormalization]:
+        """This block's BatchNorm layers in execution order."""
+        head = [self.expand_bn] if self.max_expand > 1 else []
+        return head + [self.dw_bn, self.project_bn]
+
+    @staticmethod
+    def _zero_stats(bn: ElasticBatchNormalization) -> tf.Tensor:
+        return tf.zeros((2, bn.max_channels), tf.float32)
+
     def _largest_spec(self, inputs) -> BlockSpec:
         in_channels, resolution = int(inputs.shape[-1]), inputs.shape[1]
         mid = make_divisible(in_channels * self.max_expand) if self.max_expand > 1 else in_channels
@@ -81,7 +130,7 @@ class ElasticMBConv(keras.layers.Layer):
                     max_out_channels=self.max_out_channels, max_expand=self.max_expand,
                     kernel_choices=list(self.kernel_choices), strides=self.strides, residual=self.residual,
                     kernel_transform=self.kernel_transform, bn_momentum=self.bn_momentum,
-                    bn_epsilon=self.bn_epsilon)
+                    bn_epsilon=self.bn_epsilon, min_expand=self.min_expand)
 
 
 class Supernet(keras.Model):
@@ -117,7 +166,8 @@ class Supernet(keras.Model):
                 stride = self.space.stage_strides[stage] if index == 0 else 1
                 blocks.append(ElasticMBConv(
                     in_channels, out_channels, self.space.expand_choices[-1], self.space.kernel_choices,
-                    stride, index > 0, name=f"s{stage}b{index}", **common))
+                    stride, index > 0, name=f"s{stage}b{index}", min_expand=self.space.expand_choices[0],
+                    **common))
                 in_channels = out_channels
         return blocks
 
@@ -141,6 +191,77 @@ class Supernet(keras.Model):
         for spec in config.blocks():
             x = self.mbconvs[self._block_index[spec.name]](x, spec=spec, training=training)
         return self.classifier(tf.reduce_mean(x, axis=[1, 2]))
+
+    # ------------------------------------------------------------ the traced (architecture as tensor) path
+
+    ARCH_HEAD = 2  # resolution, stem channels
+    ARCH_BLOCK = 5  # active, mid channels, out channels, kernel index, expanded
+
+    @property
+    def arch_length(self) -> int:
+        """Length of the int32 vector `encode` returns."""
+        return self.ARCH_HEAD + self.ARCH_BLOCK * len(self.mbconvs)
+
+    def encode(self, config: SubnetConfig) -> np.ndarray:
+        """`config` as a fixed-length int32 vector: what `forward` takes instead of Python values.
+
+        Layout: [resolution, stem channels], then per supernet block (in `mbconvs` order) [active,
+        mid channels, out channels, index of the kernel in the space's kernel choices, expanded];
+        input channels come from the tensors themselves. Every config of the space has the same
+        length, so a new architecture never retraces a `tf.function` over `forward`.
+        """
+        config = self._checked(config)
+        rows = np.zeros((len(self.mbconvs), self.ARCH_BLOCK), np.int32)
+        for spec in config.blocks():
+            kernel_choices = self.mbconvs[self._block_index[spec.name]].kernel_choices
+            rows[self._block_index[spec.name]] = (1, spec.mid_channels, spec.out_channels,
+                                                  kernel_choices.index(spec.kernel), int(spec.expand > 1))
+        return np.concatenate([[config.resolution, config.channels()[0]], rows.ravel()]).astype(np.int32)
+
+    def batch_norms(self) -> list[ElasticBatchNormalization]:
+        """Every BatchNorm layer in execution order (the order of `forward`'s collected statistics)."""
+        return [self.stem_bn] + [bn for block in self.mbconvs for bn in block.batch_norms()]
+
+    def forward(self, images, arch, mode: str = "train", stats=None, compute_dtype=tf.float32):
+        """Runs the subnet `arch` (from `encode`) on `images`, for use inside a `tf.function`.
+
+        Images at any resolution are resized to the arch's one first (as `recalibrate_bn` and the
+        eager step do with `tf.image.resize`). Channel counts and kernel choices are read from `arch`
+        at run time and the weights sliced to them, so each subnet costs what its own size costs, and
+        a block past its stage's depth is skipped by `tf.cond`.
+
+        Args:
+            images: float batch [n, h, w, c].
+            arch: int32 vector from `encode`.
+            mode: "train" (batch statistics; running statistics move), "infer" (running statistics),
+                "collect" (batch statistics, returned) or "given" (normalise with `stats`).
+            stats: for "given", one (2, max_channels) tensor per `batch_norms()` entry.
+            compute_dtype: float32, or float16/bfloat16 for mixed precision (weights stay float32).
+
+        Returns:
+            float32 logits, or (logits, statistics list) in "collect" mode.
+        """
+        arch = tf.convert_to_tensor(arch, tf.int32)
+        resolution = arch[0]
+        size = tf.shape(images)[1]
+        x = tf.cond(tf.logical_and(size == resolution, tf.shape(images)[2] == resolution),
+                    lambda: tf.cast(images, tf.float32),
+                    lambda: tf.image.resize(images, tf.stack([resolution, resolution])))
+        x = tf.cast(x, compute_dtype)
+        norms = self.batch_norms()
+        given = list(stats) if stats is not None else [None] * len(norms)
+        x, stem_stats = self.stem_bn.dynamic_call(self.stem_conv.dynamic_call(x, arch[1]), mode, given[0])
+        x, collected, used = tf.nn.relu6(x), [stem_stats], 1
+        min_depth = self.space.depth_choices[0]
+        for index, block in enumerate(self.mbconvs):
+            count = len(block.batch_norms())
+            row = arch[self.ARCH_HEAD + self.ARCH_BLOCK * index:self.ARCH_HEAD + self.ARCH_BLOCK * (index + 1)]
+            optional = block.name != "first" and int(block.name.split("b")[-1]) >= min_depth
+            x, block_stats = block.dynamic_call(x, row, mode, given[used:used + count], optional=optional)
+            collected += block_stats
+            used += count
+        logits = self.classifier.dynamic_call(tf.reduce_mean(x, axis=[1, 2]))
+        return (logits, collected) if mode == "collect" else logits
 
     def get_config(self):
         return {"space": self.space.to_dict(), "kernel_transform": self.kernel_transform,

@@ -6,10 +6,17 @@ With `distill=True` the non-largest subnets learn the largest subnet's softened 
 batch (in-place distillation) instead of the labels. The subnets of step `s` are drawn from
 `numpy.random.default_rng([seed, s])`, so every worker and a resumed run pick the same ones.
 
-The step runs eagerly inside `strategy.run`: every step uses different architectures, so a
-`tf.function` would retrace each step; gradients are still all-reduced by the strategy's own
-machinery (`optimizer.apply_gradients` in replica context). Works with the default strategy,
-`MirroredStrategy` and `MultiWorkerMirroredStrategy` (cluster from TF_CONFIG); see `make_strategy`.
+The step is one `tf.function` (`SandwichStep`): the subnets are passed as int32 tensors
+(`Supernet.encode`), the weights are sliced to each subnet's channel counts and kernel sizes at run
+time and blocks past a stage's depth are skipped by `tf.cond`, so one trace per input resolution
+serves every architecture and each subnet costs what its own size costs. The whole sandwich (largest,
+smallest, random subnets, distillation from the largest, one optimizer update) runs in that graph
+inside `strategy.run`; gradients are all-reduced by the strategy's own machinery
+(`optimizer.apply_gradients` in replica context). Works with the default strategy, `MirroredStrategy`
+and `MultiWorkerMirroredStrategy` (cluster from TF_CONFIG); see `make_strategy`. `TrainConfig.step =
+"eager"` (or the environment variable MCUNET_TF_STEP=eager) runs the former eager step instead, for
+comparison. Mixed precision (`precision="mixed_float16"` with loss scaling, or "mixed_bfloat16")
+computes convolutions in 16 bits and keeps weights, BatchNorm and the loss in float32.
 """
 
 from __future__ import annotations
@@ -30,6 +37,18 @@ from mcunet_tf.config import SearchSpace, SubnetConfig  # noqa: E402
 from mcunet_tf.supernet import Supernet, build_supernet  # noqa: E402
 
 
+STEP_KINDS = ("compiled", "eager")
+PRECISIONS = {"float32": tf.float32, "mixed_float16": tf.float16, "mixed_bfloat16": tf.bfloat16}
+
+
+def step_kind_from_env() -> str:
+    """MCUNET_TF_STEP ("compiled" by default, "eager" for the former step); raises on other values."""
+    kind = os.environ.get("MCUNET_TF_STEP", "compiled") or "compiled"
+    if kind not in STEP_KINDS:
+        raise ValueError(f"MCUNET_TF_STEP must be one of {STEP_KINDS}, got {kind!r}")
+    return kind
+
+
 @dataclasses.dataclass(frozen=True)
 class TrainConfig:
     """Supernet training options.
@@ -46,6 +65,10 @@ class TrainConfig:
         max_to_keep: checkpoints kept by the CheckpointManager.
         kernel_transform: build the supernet with Once-for-All kernel transform matrices.
         progress: show a tqdm bar (on the chief only).
+        step: "compiled" (one traced graph per input resolution) or "eager" (the former step);
+            None: the environment variable MCUNET_TF_STEP, else "compiled".
+        precision: "float32", "mixed_float16" (with dynamic loss scaling) or "mixed_bfloat16"
+            (for GPUs/TPUs: 16-bit convolutions, float32 weights, BatchNorm and loss).
     """
 
     steps: int
@@ -61,6 +84,8 @@ class TrainConfig:
     max_to_keep: int = 3
     kernel_transform: bool = False
     progress: bool = True
+    step: str | None = None
+    precision: str = "float32"
 
     def __post_init__(self):
         for name in ("steps", "global_batch_size", "checkpoint_every", "max_to_keep"):
@@ -68,6 +93,17 @@ class TrainConfig:
                 raise ValueError(f"TrainConfig.{name} must be >= 1, got {getattr(self, name)}")
         if self.num_random < 0:
             raise ValueError(f"TrainConfig.num_random must be >= 0, got {self.num_random}")
+        if self.step is not None and self.step not in STEP_KINDS:
+            raise ValueError(f"TrainConfig.step must be one of {STEP_KINDS}, got {self.step!r}")
+        if self.precision not in PRECISIONS:
+            raise ValueError(f"TrainConfig.precision must be one of {tuple(PRECISIONS)}, got {self.precision!r}")
+        if self.precision != "float32" and self.step_kind == "eager":
+            raise ValueError(f"TrainConfig.precision {self.precision!r} needs the compiled step, not 'eager'")
+
+    @property
+    def step_kind(self) -> str:
+        """"compiled" or "eager": `step`, else the environment variable MCUNET_TF_STEP, else compiled."""
+        return self.step or step_kind_from_env()
 
 
 @dataclasses.dataclass(frozen=True)
@@ -139,6 +175,70 @@ def replica_step(supernet, optimizer, images, labels, configs, distill: bool, gl
     return tf.stack(losses)
 
 
+class SandwichStep:
+    """The sandwich step as one `tf.function`: every subnet of every step runs in the same graph.
+
+    Call it with a (distributed) batch and the step's configs; it returns the globally summed
+    per-subnet losses. The graph is traced once per batch shape: the architectures arrive as an
+    int32 (subnets, arch length) tensor from `Supernet.encode`.
+    """
+
+    def __init__(self, supernet: Supernet, optimizer, cfg: TrainConfig, strategy: tf.distribute.Strategy):
+        self.supernet, self.optimizer, self.cfg, self.strategy = supernet, optimizer, cfg, strategy
+        self.compute_dtype = PRECISIONS[cfg.precision]
+        self.function = tf.function(self._step, autograph=False)  # explicit tf.cond/while_loop: no conversion needed
+
+    def __call__(self, batch, configs: list[SubnetConfig]) -> np.ndarray:
+        archs = tf.constant(np.stack([self.supernet.encode(c) for c in configs]))
+        images, labels = batch
+        return self.function(images, labels, archs).numpy()
+
+    @property
+    def traces(self) -> int:
+        """How many times the step was traced (one per batch shape)."""
+        return self.function.experimental_get_tracing_count()
+
+    def _step(self, images, labels, archs):
+        per_replica = self.strategy.run(self._replica, args=(images, labels, archs))
+        return self.strategy.reduce(tf.distribute.ReduceOp.SUM, per_replica, axis=None)
+
+    def _replica(self, images, labels, archs):
+        """The sandwich on this replica: a `tf.while_loop` over the subnets (one copy of the graph).
+
+        Each iteration runs one subnet forward and backward and adds its gradients to the totals;
+        iteration 0 (the largest) keeps its logits as the teacher of the others (in-place
+        distillation). Iterations run in order (`parallel_iterations=1`), so the BatchNorm running
+        statistics move subnet after subnet as in the eager step. One optimizer update follows.
+        """
+        supernet, cfg, optimizer = self.supernet, self.cfg, self.optimizer
+        variables = supernet.trainable_variables
+        scaled = isinstance(optimizer, keras.mixed_precision.LossScaleOptimizer)
+
+        def body(index, totals, teacher, losses):
+            with tf.GradientTape() as tape:
+                logits = supernet.forward(images, archs[index], mode="train", compute_dtype=self.compute_dtype)
+                loss = subnet_loss(labels, logits, None, cfg.global_batch_size)
+                if cfg.distill:
+                    distilled = subnet_loss(labels, logits, teacher, cfg.global_batch_size)
+                    loss = tf.where(index > 0, distilled, loss)
+                objective = optimizer.get_scaled_loss(loss) if scaled else loss
+            grads = tape.gradient(objective, variables)
+            # A slice's gradient has the variable's size, with dimensions unknown to the tracer.
+            totals = [t if g is None else t + tf.ensure_shape(g, t.shape) for t, g in zip(totals, grads, strict=True)]
+            teacher = tf.where(index > 0, teacher, logits) if cfg.distill else teacher
+            return index + 1, totals, teacher, losses.write(index, loss)
+
+        members = tf.shape(archs)[0]
+        teacher = tf.zeros((tf.shape(labels)[0], supernet.space.num_classes), tf.float32)
+        start = (tf.constant(0), [tf.zeros_like(v) for v in variables], teacher,
+                 tf.TensorArray(tf.float32, size=members))
+        _, totals, _, losses = tf.while_loop(lambda index, *_: index < members, body, start, parallel_iterations=1)
+        if scaled:
+            totals = optimizer.get_unscaled_gradients(totals)
+        optimizer.apply_gradients(zip(totals, variables, strict=True))
+        return losses.stack()
+
+
 def _is_chief(strategy) -> bool:
     resolver = getattr(strategy, "cluster_resolver", None)
     if resolver is None or not resolver.task_type:
@@ -161,6 +261,8 @@ def _make_state(space, cfg: TrainConfig, strategy):
         keras.utils.set_random_seed(cfg.seed)  # unseeded Keras initialisers draw from Python's `random`
         supernet = build_supernet(space, kernel_transform=cfg.kernel_transform)
         optimizer = keras.optimizers.SGD(cfg.learning_rate, momentum=cfg.momentum, weight_decay=cfg.weight_decay)
+        if cfg.precision == "mixed_float16":
+            optimizer = keras.mixed_precision.LossScaleOptimizer(optimizer)
         optimizer.build(supernet.trainable_variables)  # slots exist before restore: no deferred restore
         step = tf.Variable(0, dtype=tf.int64, trainable=False, name="step")
         checkpoint = tf.train.Checkpoint(supernet=supernet, optimizer=optimizer, step=step)
@@ -215,11 +317,18 @@ def train_supernet(space: SearchSpace, make_dataset: Callable[[], tf.data.Datase
     if cfg.checkpoint_dir:
         manager = tf.train.CheckpointManager(checkpoint, _write_dir(strategy, cfg.checkpoint_dir), cfg.max_to_keep)
     batches = _batches(make_dataset, strategy, cfg, start)
+    if cfg.step_kind == "compiled":
+        sandwich = SandwichStep(supernet, optimizer, cfg, strategy)
+        run_step = lambda batch, current: sandwich(  # noqa: E731
+            batch, sandwich_configs(space, current, cfg.seed, cfg.num_random))
+    else:
+        run_step = lambda batch, current: _distributed_step(  # noqa: E731
+            strategy, supernet, optimizer, batch, cfg, current)
     losses = []
     bar = tqdm(range(start, cfg.steps), initial=start, total=cfg.steps, desc="supernet",
                disable=not (cfg.progress and _is_chief(strategy)))
     for current in bar:
-        losses.append(_distributed_step(strategy, supernet, optimizer, next(batches), cfg, current))
+        losses.append(run_step(next(batches), current))
         step.assign(current + 1)
         bar.set_postfix(largest=f"{losses[-1][0]:.3f}", smallest=f"{losses[-1][1]:.3f}")
         if manager and ((current + 1) % cfg.checkpoint_every == 0 or current + 1 == cfg.steps):
