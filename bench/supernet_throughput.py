@@ -60,9 +60,9 @@ _STEPS = flags.DEFINE_integer("steps", 4, "sandwich steps measured per case (eac
 _REPEATS = flags.DEFINE_integer("repeats", 3, "runs of each step for its median")
 _CANDIDATES = flags.DEFINE_integer("candidates", 12, "candidates scored per figure (compiled)")
 _EAGER_CANDIDATES = flags.DEFINE_integer("eager_candidates", 3, "candidates scored the eager way")
-_PRECISION = flags.DEFINE_enum("precision", "float32", ["float32", "mixed_float16", "mixed_bfloat16"],
-                               "compiled step's precision (mixed: for GPUs)")
 _JSON = flags.DEFINE_bool("json", False, "print JSON instead of a table")
+# --precision (float32 | mixed_float16 | mixed_bfloat16) is the apps' flag (mcunet_tf.apps.cli, imported
+# with the app's spaces): the compiled step's precision, mixed for GPUs.
 
 
 def case_space(preset: str, resolution: int) -> SearchSpace:
@@ -157,10 +157,10 @@ def run_case(name: str) -> dict:
     preset, resolution = CASES[name]
     space = case_space(preset, resolution)
     settings = vww.PRESETS[preset]
-    training = measure_training(space, settings.num_random, _STEPS.value, _REPEATS.value, _PRECISION.value)
+    training = measure_training(space, settings.num_random, _STEPS.value, _REPEATS.value, flags.FLAGS.precision)
     supernet = training.pop("supernet")
     scoring = measure_scoring(supernet, space, settings.bn_batches, _CANDIDATES.value, _EAGER_CANDIDATES.value)
-    return {"space": preset, "resolution": resolution, "batch": BATCH, "precision": _PRECISION.value,
+    return {"space": preset, "resolution": resolution, "batch": BATCH, "precision": flags.FLAGS.precision,
             **training, **scoring}
 
 

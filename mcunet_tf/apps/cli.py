@@ -37,13 +37,17 @@ _PRESET = flags.DEFINE_string("preset", None, "Run size: demo (tiny space, secon
 _EPOCHS = flags.DEFINE_integer("epochs", None, "Supernet training epochs (default: the preset's).")
 _SEED = flags.DEFINE_integer("seed", 0, "Seed of training, search and QAT.")
 _PROGRESS = flags.DEFINE_boolean("progress", True, "Show progress bars (tqdm).")
+_PRECISION = flags.DEFINE_enum("precision", "float32", ["float32", "mixed_float16", "mixed_bfloat16"],
+                               "Supernet training precision: mixed_float16 (GPUs, with loss scaling) or "
+                               "mixed_bfloat16 (TPUs, recent GPUs) compute convolutions in 16 bits; weights, "
+                               "BatchNorm and the loss stay float32.")
 
 PRESETS = ("demo", "full")
 # What --help lists, in the order of the README's flags table (tests/apps/test_cli.py holds them to it).
 # absl's own --help would list only flags of the __main__ module (these live here, shared by both
 # apps) and sorts them by name.
 HELP_ORDER = ("data_dir", "board", "sram_kb", "flash_kb", "max_minstr", "stages", "preset", "epochs", "seed",
-              "out_dir", "progress")
+              "out_dir", "progress", "precision")
 # What a flag left unset (None) means, for --help.
 UNSET_MEANS = {"data_dir": "the offline demo data", "board": f"{common.DEFAULT_BOARD}",
                "sram_kb": "the board's", "flash_kb": "the board's", "max_minstr": "no latency bound",
@@ -103,7 +107,7 @@ def run_config(app: str, preset: str, settings: common.Settings) -> common.RunCo
         settings = common.dataclasses.replace(settings, epochs=_EPOCHS.value)
     return common.RunConfig(out_dir=pathlib.Path(_OUT_DIR.value or f"out/{app}"), budget=budget,
                             budget_source=source, stages=common.parse_stages(_STAGES.value), seed=_SEED.value,
-                            preset=preset, settings=settings, progress=_PROGRESS.value)
+                            preset=preset, settings=settings, progress=_PROGRESS.value, precision=_PRECISION.value)
 
 
 def run_app(app: str, make_task: Callable[[str | None, str, int], common.Task],

@@ -26,6 +26,7 @@ import json
 import math
 import os
 import pathlib
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -133,6 +134,7 @@ class RunConfig:
     preset: str
     settings: Settings
     progress: bool = True
+    precision: str = "float32"
 
 
 def make_budget(board: str | None, sram_kb: int | None, flash_kb: int | None,
@@ -244,7 +246,7 @@ def train_settings(task: Task, run: RunConfig) -> dict:
     steps = s.epochs * math.ceil(task.data.num_train / s.batch_size)
     return {"space": task.space.to_dict(), "data": task.data.source, "steps": steps, "epochs": s.epochs,
             "batch_size": s.batch_size, "learning_rate": s.learning_rate, "num_random": s.num_random,
-            "seed": run.seed}
+            "seed": run.seed, **({"precision": run.precision} if run.precision != "float32" else {})}
 
 
 def train_stage(task: Task, run: RunConfig, state: dict) -> dict:
@@ -263,7 +265,8 @@ def train_stage(task: Task, run: RunConfig, state: dict) -> dict:
     s = run.settings
     config = TrainConfig(steps=settings["steps"], global_batch_size=s.batch_size, learning_rate=s.learning_rate,
                          num_random=s.num_random, seed=run.seed, checkpoint_dir=str(run.out_dir / "supernet"),
-                         checkpoint_every=max(1, min(100, settings["steps"] // 4)), progress=run.progress)
+                         checkpoint_every=max(1, min(100, settings["steps"] // 4)), progress=run.progress,
+                         precision=run.precision)
     say(f"train: supernet for {config.steps} steps of {s.batch_size} ({s.epochs} epochs of "
         f"{task.data.num_train} examples)")
     result = train_supernet(task.space, lambda: task.data.dataset("train", True, None), config)
@@ -411,7 +414,10 @@ def run_pipeline(task: Task, run: RunConfig) -> pathlib.Path:
     run.out_dir.mkdir(parents=True, exist_ok=True)
     state: dict = {}
     for stage in run.stages:
-        _STAGE_FUNCTIONS[stage](task, run, state)
+        before, start = read_record(run.out_dir, stage), time.perf_counter()
+        record = _STAGE_FUNCTIONS[stage](task, run, state)
+        if record is not before and record != before:  # the stage ran (a skipped one returns its record)
+            write_record(run.out_dir, stage, {**record, "seconds": round(time.perf_counter() - start, 2)})
     path = report.write_report(task, run)
     say(report.summary(run))
     say(f"report: {path}")

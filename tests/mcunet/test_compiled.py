@@ -161,3 +161,20 @@ def test_step_and_precision_errors(monkeypatch):
     monkeypatch.setenv("MCUNET_TF_STEP", "jit")
     with pytest.raises(ValueError, match="MCUNET_TF_STEP must be one of"):
         TrainConfig(steps=1, global_batch_size=8).step_kind
+
+
+def test_a_population_is_scored_across_the_strategys_replicas(tmp_path):
+    import json
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    repo = Path(__file__).resolve().parents[2]
+    out = tmp_path / "scores.json"
+    env = dict(os.environ, PYTHONPATH=str(repo), TF_CPP_MIN_LOG_LEVEL="2")
+    done = subprocess.run([sys.executable, "-m", "tests.mcunet.replicas_worker", str(out)], cwd=repo, env=env,
+                          capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-3000:]
+    result = json.loads(out.read_text())
+    assert result["replicas"] == 2 and result["traces"] == 1
+    assert result["spread"] == result["alone"]  # each replica scored its own candidates, same numbers
