@@ -8,6 +8,11 @@ MLPerf Tiny VWW model for convert_tflite, the offline demo data for the TinyNAS 
 out/notebooks/ (finished stages there are resumed: delete that folder for a run from scratch). The
 test suite executes them separately, small (tests/apps/test_notebooks.py). A notebook that fails is
 not written; the exit code is 1.
+
+Streams are coalesced as a notebook front end shows them (a progress bar is its last state, not every
+redraw), and stderr loses two kinds of lines that describe this machine rather than the notebook:
+TensorFlow's C++ start-up log (oneDNN, CUDA probing; printed whatever TF_CPP_MIN_LOG_LEVEL says) and
+tqdm's note that ipywidgets is not installed.
 """
 
 from __future__ import annotations
@@ -15,6 +20,7 @@ from __future__ import annotations
 import argparse
 import os
 import pathlib
+import re
 import sys
 import time
 
@@ -25,6 +31,24 @@ COLAB = pathlib.Path(__file__).resolve().parent
 NOTEBOOKS = ("convert_tflite", "tinynas_vww", "kws_end_to_end")
 # Variables the test suite sets to shrink the notebooks; a regeneration must not inherit them.
 TEST_OVERRIDES = ("MCUNET_NOTEBOOK_SMALL", "MCUNET_NOTEBOOK_OUT", "MCUNET_MODEL", "MCUNET_REPEATS")
+MACHINE_NOISE = re.compile(
+    r"^(WARNING: All log messages before absl::InitializeLog\(\).*"  # TensorFlow's C++ start-up log
+    r"|[IWE]\d{4} \S+ +\d+ \S+:\d+\] .*"
+    r"|.*TqdmWarning: IProgress not found.*|  from \.autonotebook import tqdm as notebook_tqdm)\n?", re.M)
+
+
+def drop_machine_noise(notebook: nbformat.NotebookNode) -> None:
+    """Removes MACHINE_NOISE lines from stderr outputs, and outputs left empty."""
+    for cell in notebook.cells:
+        kept = []
+        for output in cell.get("outputs", []):
+            if output.get("output_type") == "stream" and output.get("name") == "stderr":
+                output["text"] = MACHINE_NOISE.sub("", output["text"])
+                if not output["text"].strip():
+                    continue
+            kept.append(output)
+        if "outputs" in cell:
+            cell["outputs"] = kept
 
 
 def execute(name: str, timeout: int) -> float:
@@ -34,7 +58,8 @@ def execute(name: str, timeout: int) -> float:
     start = time.monotonic()
     # record_timing off: no per-cell timestamps, so a rerun changes only what the outputs say.
     nbclient.NotebookClient(notebook, timeout=timeout, kernel_name="python3", record_timing=False,
-                            resources={"metadata": {"path": str(COLAB)}}).execute()
+                            coalesce_streams=True, resources={"metadata": {"path": str(COLAB)}}).execute()
+    drop_machine_noise(notebook)
     notebook.metadata.pop("widgets", None)
     nbformat.write(notebook, path)
     return time.monotonic() - start
