@@ -27,8 +27,9 @@ lfw_subset: 100 face crops as person, 100 non-face crops as non-person), both gr
 40x40, split 60/20/20 (train/validation/test) stratified with one fixed seed; `kws_synthetic`
 (the espeak-ng demo KWS set of mcunet_tf/datasets/demo.py, generated larger here, 12 classes, 32x32
 log-mel features of mcunet_tf/apps/kws.py, split by synthetic voice). See `TASKS` for the budgets.
-Results: `{"rows": [...]}` (one row per task, model and seed), plus `tasks` (budget, configs,
-search figures, timings) and `settings`; rows of tasks not run this time are kept.
+Needs scikit-learn for digits (`pip install -e ".[bench]"`). Results: `{"rows": [...]}` (one row per
+task, model and seed), plus `tasks` (budget, configs, search figures, timings) and `settings`; rows of
+tasks not run this time are kept.
 """
 
 from __future__ import annotations
@@ -110,6 +111,10 @@ class Recipe:
     batch_size: int = 64
     learning_rate: float = 3e-3
     max_epochs: int = 200
+    # An epoch is one pass over the training split, or this many steps when the pass is shorter (lfw's
+    # 120 images are 2 batches): BatchNorm's moving statistics (momentum 0.9) need tens of steps before the
+    # validation loss means anything, and early stopping counted in 2-step epochs stopped at chance.
+    min_steps_per_epoch: int = 16
     patience: int = 10  # early stopping on validation loss, best weights restored
     lr_patience: int = 4  # learning rate x0.3 after this many epochs without a better validation loss
     min_learning_rate: float = 1e-5
@@ -353,12 +358,16 @@ def train(task: TaskSpec, config, splits: Splits, recipe: Recipe, seed: int):
     keras.utils.set_random_seed(seed)
     model = qat.compile_classifier(build_subnet(config), recipe.learning_rate)
     x, y = splits.train
-    data = augmented(task, x, y, config.resolution).shuffle(len(y), seed=seed).batch(recipe.batch_size)
+    data = augmented(task, x, y, config.resolution).shuffle(len(y), seed=seed)
+    passes = -(-len(y) // recipe.batch_size)
+    steps = None if passes >= recipe.min_steps_per_epoch else recipe.min_steps_per_epoch
+    data = (data if steps is None else data.repeat()).batch(recipe.batch_size)
     val = (qat.fit_images(splits.validation[0], model.input_shape), splits.validation[1])
     callbacks = [keras.callbacks.EarlyStopping("val_loss", patience=recipe.patience, restore_best_weights=True),
                  keras.callbacks.ReduceLROnPlateau("val_loss", factor=0.3, patience=recipe.lr_patience,
                                                    min_lr=recipe.min_learning_rate)]
-    history = model.fit(data, validation_data=val, epochs=recipe.max_epochs, callbacks=callbacks, verbose=0)
+    history = model.fit(data, validation_data=val, epochs=recipe.max_epochs, steps_per_epoch=steps,
+                        callbacks=callbacks, verbose=0)
     losses = history.history["val_loss"]
     return model, int(np.argmin(losses)) + 1, len(losses)
 

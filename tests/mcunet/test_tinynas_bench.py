@@ -1,4 +1,4 @@
-"""bench/tinynas_accuracy.py end to end at toy size: one task (digits, 160 images per split), one seed,
+"""bench/tinynas_accuracy.py end to end at toy size: one task (lfw: scikit-image, no extra download), one seed,
 a 2-step supernet, 2 scored candidates, 2 training epochs; every model exported, costed and verified
 against TFLM by the engine. Checks the results schema, the budget and bit-exactness, not accuracy."""
 
@@ -33,15 +33,16 @@ def bench():
 def run(bench, tmp_path_factory):
     settings = bench.SearchSettings(supernet_steps=2, supernet_batch=32, population=2, generations=0,
                                     space_samples=20, bn_steps=1)
-    recipe = bench.Recipe(max_epochs=2, patience=1, lr_patience=1, num_calibration=8, verify_samples=1)
+    recipe = bench.Recipe(max_epochs=2, patience=1, lr_patience=1, min_steps_per_epoch=4, num_calibration=8,
+                          verify_samples=1)
     out = tmp_path_factory.mktemp("models")
-    return bench.run_task(bench.TASKS["digits"], [0], settings, recipe, out, limit=160)
+    return bench.run_task(bench.TASKS["lfw"], [0], settings, recipe, out)
 
 
 def test_rows_have_the_schema_fit_the_budget_and_are_bit_exact(bench, run):
     rows, record = run
-    assert [(r["task"], r["model"], r["seed"]) for r in rows] == [("digits", m, 0) for m in bench.MODELS]
-    budget = bench.TASKS["digits"].budget
+    assert [(r["task"], r["model"], r["seed"]) for r in rows] == [("lfw", m, 0) for m in bench.MODELS]
+    budget = bench.TASKS["lfw"].budget
     for row in rows:
         assert set(bench.ROW_KEYS) <= set(row)
         assert row["bit_exact"] is True, row
@@ -57,13 +58,13 @@ def test_rows_have_the_schema_fit_the_budget_and_are_bit_exact(bench, run):
 def test_results_file_round_trips_and_keeps_other_tasks(bench, run, tmp_path):
     rows, record = run
     path = tmp_path / "fair.json"
-    other = dict(rows[0], task="lfw")
-    path.write_text(json.dumps({"rows": [other], "tasks": {"lfw": {}}}))
-    result = bench.write_results(path, rows, {"digits": record}, {"seeds": [0]})
+    other = dict(rows[0], task="digits")
+    path.write_text(json.dumps({"rows": [other], "tasks": {"digits": {}}}))
+    result = bench.write_results(path, rows, {"lfw": record}, {"seeds": [0]})
     assert json.loads(path.read_text()) == json.loads(json.dumps(result))
-    assert [r["task"] for r in result["rows"]] == ["lfw", "digits", "digits", "digits"]
-    assert {(s["task"], s["model"]) for s in result["summary"]} >= {("digits", m) for m in bench.MODELS}
-    assert "digits" in bench.table(result["summary"])
+    assert [r["task"] for r in result["rows"]] == ["digits", "lfw", "lfw", "lfw"]
+    assert {(s["task"], s["model"]) for s in result["summary"]} >= {("lfw", m) for m in bench.MODELS}
+    assert "lfw" in bench.table(result["summary"])
 
 
 def test_check_rows_refuses_a_row_without_bit_exact(bench, run):
