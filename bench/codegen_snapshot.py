@@ -61,7 +61,7 @@ def zoo() -> dict[str, bytes]:
 
 
 def option_sets() -> dict[str, dict]:
-    from engine.patch import PatchOptions
+    from engine.patch.analysis import PatchOptions
 
     return {"default": {}, "reorder": {"reorder": True}, "patch": {"patch": PatchOptions()},
             "patch_in_arena": {"patch": PatchOptions(input_in_arena=True)},
@@ -104,11 +104,11 @@ def snapshot_model(name: str, data: bytes) -> dict:
 def _figures(graph) -> dict:
     """The memory figures other paths compute: the TFLM offline plan and the memory report."""
     try:
-        from engine.memory.report import as_dict, memory_report
-        from engine.memory.tflm import plan_for_tflm
+        from engine.memory.lifetimes.report import as_dict, memory_report
+        from engine.memory.lifetimes.tflm import plan_for_tflm
     except ImportError:  # before the restructuring
-        from engine.memory_report import as_dict, memory_report
-        from engine.tflm_plan import plan_for_tflm
+        from engine.check.memory_report import as_dict, memory_report
+        from engine.memory.tflm_plan import plan_for_tflm
 
     tflm = plan_for_tflm(graph)
     return {

@@ -26,10 +26,10 @@ from absl import app, flags
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from engine.check.bitexact import default_name
+from engine.check.tflm import Tflm
 from engine.compile import CompileOptions
-from engine.target.verify import verify_target
-from engine.tflm import Tflm
-from engine.verify import default_name
+from engine.target.on_target import verify_target
 from mcunet_tf import mlperf
 
 SHARED = mlperf.models_dir()

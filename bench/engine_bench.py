@@ -21,9 +21,9 @@ from tqdm import tqdm
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from engine.compare import compare  # noqa: E402
+from engine.check.bitexact import default_name  # noqa: E402
+from engine.check.compare import compare  # noqa: E402
 from engine.compile import CompileOptions  # noqa: E402
-from engine.verify import default_name  # noqa: E402
 from mcunet_tf import mlperf  # noqa: E402
 
 SHARED = mlperf.models_dir()

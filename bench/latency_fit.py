@@ -25,7 +25,7 @@ from tqdm import tqdm  # noqa: E402
 
 from engine.compile import CompileOptions, compile_graph  # noqa: E402
 from engine.target import latency  # noqa: E402
-from engine.target.verify import profile_program  # noqa: E402
+from engine.target.on_target import profile_program  # noqa: E402
 from mcunet_tf import mlperf  # noqa: E402
 from mcunet_tf.config import SearchSpace  # noqa: E402
 from mcunet_tf.estimator import subnet_graph  # noqa: E402

@@ -21,8 +21,8 @@ from absl import app, flags
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from engine.planner import ALGORITHMS, lower_bound, plan
-from engine.planner_graph import activation_buffers
+from engine.memory.planner import ALGORITHMS, lower_bound, plan
+from engine.memory.planner_graph import activation_buffers
 from mcunet_tf import mlperf
 from tflite_bridge import read
 

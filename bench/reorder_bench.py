@@ -28,9 +28,10 @@ from absl import app, flags
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from engine import planner, reorder
 from engine.compile import CompileOptions, compile_graph
-from engine.planner_graph import activation_buffers
+from engine.memory import planner
+from engine.memory.planner_graph import activation_buffers
+from engine.passes import reorder
 from mcunet_tf import mlperf
 from tflite_bridge import read
 
@@ -152,7 +153,7 @@ def bench_model(name: str, data: bytes, verify: bool) -> dict:
         "compile_seconds": round(seconds, 3),
     }
     if verify:
-        from engine.verify import verify_model
+        from engine.check.bitexact import verify_model
 
         row["bit_exact"] = verify_model(
             data, samples=3, options=CompileOptions(reorder=True)

@@ -21,7 +21,7 @@ import sys
 import numpy as np
 
 from engine import codegen
-from engine.build import BuildError
+from engine.check.build import BuildError
 from engine.compile import CompileOptions, EngineError, compile_graph
 from engine.target import cortexm
 from engine.target.cortexm import TARGET_NAMES
@@ -75,8 +75,8 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _options(args) -> CompileOptions:
-    from engine.patch import PatchOptions
-    from engine.verify import default_name
+    from engine.check.bitexact import default_name
+    from engine.patch.analysis import PatchOptions
 
     name = args.name or default_name(args.model)
     patch = None
@@ -111,7 +111,7 @@ def convert(args) -> None:
 
 
 def verify(args) -> None:
-    from engine.verify import first_lines, verify_model
+    from engine.check.bitexact import first_lines, verify_model
 
     graph = read(args.model)
     if args.target != "host":
@@ -145,7 +145,7 @@ def verify(args) -> None:
 
 
 def compare_cmd(args) -> None:
-    from engine.compare import compare
+    from engine.check.compare import compare
 
     if args.target != "host":
         raise CliError(f"compare measures on the host; for {args.target} use: tinyengine verify --target {args.target}")
@@ -177,7 +177,7 @@ def compare_cmd(args) -> None:
 
 def _write_plot(graph, options: CompileOptions, path: str, tflm_head: int) -> pathlib.Path:
     """The per-op memory report of `graph` as a PNG (engine/memory_report.py)."""
-    from engine import memory_report
+    from engine.check import memory_report
 
     report = memory_report.memory_report(graph, options, tflm_measured=tflm_head or None)
     return memory_report.plot(report, path, title=f"{options.name}: activation memory live at each op")
@@ -185,8 +185,8 @@ def _write_plot(graph, options: CompileOptions, path: str, tflm_head: int) -> pa
 
 def plan_tflm(args) -> None:
     """Write the model with our offline plan; measure TFLM's arena before and after."""
-    from engine.tflm import Tflm
-    from engine.tflm_plan import planned_model
+    from engine.check.tflm import Tflm
+    from engine.memory.tflm_plan import planned_model
 
     source = pathlib.Path(args.model).read_bytes()
     planned, tplan = planned_model(read(source))

@@ -151,7 +151,7 @@ def run_compiled(g: Graph, seed: int) -> None:
     """Build the generated C with ASan + UBSan and run it on two random inputs (raises on failure)."""
     import tempfile
 
-    from engine.verify import random_inputs, run_program
+    from engine.check.bitexact import random_inputs, run_program
 
     with tempfile.TemporaryDirectory(prefix="te_fuzz_") as tmp:
         run_program(compile_graph(g), random_inputs(g, 2, seed), pathlib.Path(tmp), sanitize=True)

@@ -41,9 +41,11 @@ from collections.abc import Iterable
 
 import numpy as np
 
-from engine import memory, planner
 from engine.compile import CompileOptions, Program
-from engine.lowering import Call, ConstArray, LowerOptions, TensorArg, lower
+from engine.lower.call import KERNELS, Call, ConstArray, LowerOptions, TensorArg
+from engine.lower.lowering import lower
+from engine.memory import lifetimes as memory
+from engine.memory import planner
 from engine.target import latency
 from mcunet_tf.config import SubnetConfig
 from tflite_bridge import analysis
@@ -250,7 +252,7 @@ def measure_kernel_code_bytes(target: str = "cortex-m4") -> tuple[dict[str, int]
     t = cortexm.target(target)
     functions, helpers = {}, {}
     with tempfile.TemporaryDirectory() as tmp:
-        for source in sorted(cortexm.codegen.KERNELS.glob("te_*.c")):
+        for source in sorted(KERNELS.glob("te_*.c")):
             obj = pathlib.Path(tmp) / f"{source.stem}.o"
             flags = [*t.cpu_flags, cortexm.OPT, *cortexm.WARNINGS, "-ffunction-sections", f"-D{t.macro}"]
             subprocess.run(["arm-none-eabi-gcc", *flags, "-c", str(source), "-o", str(obj)], check=True)

@@ -36,8 +36,8 @@ import tensorflow as tf  # noqa: E402
 import tf_keras as keras  # noqa: E402
 
 from engine import codegen  # noqa: E402
+from engine.check.bitexact import VerifyReport, first_lines, verify_model  # noqa: E402
 from engine.compile import CompileOptions, Program, compile_graph  # noqa: E402
-from engine.verify import VerifyReport, first_lines, verify_model  # noqa: E402
 from mcunet_tf import qat  # noqa: E402
 from mcunet_tf.config import SubnetConfig  # noqa: E402
 from mcunet_tf.estimator import Cost, estimate, program_cost  # noqa: E402

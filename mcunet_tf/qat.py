@@ -24,7 +24,7 @@ import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 import tf_keras as keras  # noqa: E402
 
-from engine.tflm import Tflm  # noqa: E402
+from engine.check.tflm import Tflm  # noqa: E402
 from tflite_bridge import read  # noqa: E402
 
 

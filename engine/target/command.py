@@ -6,8 +6,8 @@ import json
 
 import numpy as np
 
-from engine.target.verify import TargetReport, verify_target
-from engine.verify import first_lines
+from engine.check.bitexact import first_lines
+from engine.target.on_target import TargetReport, verify_target
 
 
 def report_dict(report: TargetReport, predictions: int) -> dict:

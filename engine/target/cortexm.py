@@ -27,7 +27,7 @@ import shutil
 import subprocess
 
 from engine import codegen
-from engine.build import BuildError
+from engine.check.build import BuildError
 from engine.compile import Program
 
 TEMPLATES = pathlib.Path(__file__).parent / "templates"

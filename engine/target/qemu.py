@@ -14,7 +14,7 @@ import os
 import pathlib
 import subprocess
 
-from engine.build import BuildError
+from engine.check.build import BuildError
 from engine.target.cortexm import Target, check_toolchain
 
 TIMEOUT_S = 300

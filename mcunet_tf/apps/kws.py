@@ -126,8 +126,8 @@ def check_frontend(index, config, tflite: pathlib.Path, clips: int = FRONTEND_CH
     """
     import numpy as np
 
-    from engine.tflm import Tflm
-    from engine.verify import verify_model
+    from engine.check.bitexact import verify_model
+    from engine.check.tflm import Tflm
     from mcunet_tf.datasets import features, frontend_c, kws_audio_dataset
 
     audio = np.stack([a.numpy() for a, _ in kws_audio_dataset(index, "validation", config, FEATURES,

@@ -26,7 +26,7 @@ def build_c_folder(c_dir: pathlib.Path, name: str, build_dir: pathlib.Path) -> d
         {"host_runner": path, "cortex_m4": {"text", "rodata", "data", "bss"} or None, ...} where the
         Cortex-M4 sizes are summed over the model's objects (and "frontend_m4" over the front end's).
     """
-    from engine import build
+    from engine.check import build
 
     build_dir.mkdir(parents=True, exist_ok=True)
     runner = build.build_runner(c_dir, name, build_dir / f"{name}_runner")
@@ -40,7 +40,7 @@ def build_c_folder(c_dir: pathlib.Path, name: str, build_dir: pathlib.Path) -> d
 
 def m4_sizes(folder: pathlib.Path) -> dict[str, int]:
     """Section sizes of every .c in `folder` compiled for Cortex-M4F (arm-none-eabi-gcc -O2 -Werror)."""
-    from engine.build import BuildError
+    from engine.check.build import BuildError
 
     sizes = {"text": 0, "rodata": 0, "data": 0, "bss": 0}
     with tempfile.TemporaryDirectory(prefix="m4_") as tmp:
@@ -63,7 +63,7 @@ def m4_sizes(folder: pathlib.Path) -> dict[str, int]:
 
 def compare_with_tflm(tflite: pathlib.Path, name: str, images, repeats: int, seed: int) -> dict:
     """engine.compare on the validation `images` (int8-quantised as the model's input) plus one random input."""
-    from engine.compare import compare
+    from engine.check.compare import compare
     from engine.compile import CompileOptions
     from mcunet_tf import qat
 
@@ -76,7 +76,7 @@ def compare_with_tflm(tflite: pathlib.Path, name: str, images, repeats: int, see
 
 def memory_plot(tflite: pathlib.Path, name: str, tflm_head: int, path: pathlib.Path) -> pathlib.Path:
     """The per-op live-memory plot (ours beside TFLM's plan) of the exported model."""
-    from engine import memory_report
+    from engine.check import memory_report
     from engine.compile import CompileOptions
     from tflite_bridge import read
 

@@ -51,7 +51,7 @@ def run_shipped_c(out_dir: pathlib.Path, name: str, sample: np.ndarray) -> np.nd
 
 def assert_shipped_c_is_tflm(out_dir: pathlib.Path, name: str, seed: int = 0) -> None:
     """The C folder as shipped (built by the export stage) gives TFLM's output on random int8 inputs."""
-    from engine.tflm import Tflm
+    from engine.check.tflm import Tflm
     from tflite_bridge import read
 
     tflite = (out_dir / f"{name}.tflite").read_bytes()

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from engine.verify import verify_model
+from engine.check.bitexact import verify_model
 from tests.conftest import DATA, INT8_MODELS
 from tflite_bridge import analysis, read
 

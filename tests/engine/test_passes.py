@@ -2,9 +2,9 @@
 
 import pytest
 
-from engine import passes
+from engine.check.bitexact import verify_model
 from engine.compile import CompileOptions, compile_graph
-from engine.verify import verify_model
+from engine.passes import fuse_pad as passes
 from tests.oneop import int8_model
 from tflite_bridge import read
 

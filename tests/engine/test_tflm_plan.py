@@ -7,8 +7,8 @@ import sys
 import numpy as np
 import pytest
 
-from engine.tflm import Tflm
-from engine.tflm_plan import planned_model
+from engine.check.tflm import Tflm
+from engine.memory.tflm_plan import planned_model
 from tests.conftest import INT8_MODELS
 from tflite_bridge import read
 from tflite_bridge.writer import offline_plan

@@ -106,7 +106,7 @@ def assert_bit_exact(
     model: bytes, samples: int = 3, inputs=(), sanitize: bool = False
 ) -> None:
     """engine.verify on `model`: every tensor equal to TFLM's, byte for byte."""
-    from engine.verify import first_lines, verify_model
+    from engine.check.bitexact import first_lines, verify_model
 
     report = verify_model(model, samples=samples, inputs=inputs, sanitize=sanitize)
     assert report.bit_exact, first_lines(report)

@@ -18,8 +18,8 @@ os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
 import numpy as np
 import pytest
 
+from engine.check.bitexact import first_lines, verify_model
 from engine.compile import CompileOptions, EngineError, compile_graph
-from engine.verify import first_lines, verify_model
 from tests.oneop import int8_model, replace_tensor
 from tflite_bridge import read, write
 from tflite_bridge.ir import Graph, Quant

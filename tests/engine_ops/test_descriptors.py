@@ -13,9 +13,9 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from engine.ops.elementwise import BCAST_AXES, broadcast_descriptor
-from engine.ops.layout import COPY_AXES, copy_descriptor, dense_strides
-from engine.ops.shape import PAD_AXES, mirror_index, pad_descriptor
+from engine.lower.ops.elementwise import BCAST_AXES, broadcast_descriptor
+from engine.lower.ops.layout import COPY_AXES, copy_descriptor, dense_strides
+from engine.lower.ops.shape import PAD_AXES, mirror_index, pad_descriptor
 
 
 def walk_broadcast(desc):

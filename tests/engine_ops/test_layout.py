@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 from ai_edge_litert import schema_py_generated as schema
 
-from engine.ops.layout import copy_descriptor, strided_slice_axis
-from engine.verify import first_lines, verify_model
+from engine.check.bitexact import first_lines, verify_model
+from engine.lower.ops.layout import copy_descriptor, strided_slice_axis
 from tests.engine_ops.handmade import Spec, assert_bit_exact, one_op_model, options
 
 Q = {"scale": 0.1, "zero_point": 2}

@@ -16,10 +16,11 @@ import zlib
 import numpy as np
 import pytest
 
-from engine.lowering import ConstArray, UnsupportedOp, lower
-from engine.ops.elementwise import broadcast_descriptor
-from engine.quant import calculate_input_radius, preprocess_softmax_scaling
-from engine.tflm import Tflm
+from engine.check.tflm import Tflm
+from engine.lower.call import ConstArray, UnsupportedOp
+from engine.lower.lowering import lower
+from engine.lower.ops.elementwise import broadcast_descriptor
+from engine.lower.quant import calculate_input_radius, preprocess_softmax_scaling
 from tests.engine_ops.handmade import Spec, assert_bit_exact, one_op_model, options
 from tflite_bridge import read
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from engine.ops.shape import pad_descriptor
+from engine.lower.ops.shape import pad_descriptor
 from tests.engine_ops.handmade import Spec, assert_bit_exact, one_op_model, options
 
 # --- PAD / CONCATENATION / RESIZE ------------------------------------------------

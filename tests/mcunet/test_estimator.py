@@ -121,7 +121,7 @@ def test_kernel_code_table_covers_every_subnet_kernel():
 def test_latency_matches_qemu_on_real_conversions():
     """Trained-like weights and real scales, not the estimator's zeros: Cortex-M7 instructions within 5%."""
     from engine.compile import CompileOptions
-    from engine.target.verify import profile_program
+    from engine.target.on_target import profile_program
 
     estimator = Estimator()
     for i, config in list(enumerate(_configs(tiny_space(), REAL_SUBNETS, seed=6)))[:3]:

@@ -13,8 +13,8 @@ os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
+from engine.check.bitexact import verify_model  # noqa: E402
 from engine.compile import compile_graph  # noqa: E402
-from engine.verify import verify_model  # noqa: E402
 from mcunet_tf import qat  # noqa: E402
 from mcunet_tf.config import SearchSpace  # noqa: E402
 from mcunet_tf.data import synthetic_images  # noqa: E402

@@ -11,11 +11,12 @@ import subprocess
 
 import pytest
 
-from engine import build, codegen
+from engine import codegen
+from engine.check import build
+from engine.check.bitexact import first_lines, verify_model
+from engine.check.compare import patch_figures
 from engine.compile import CompileOptions, EngineError, compile_graph
-from engine.patch import PatchOptions
-from engine.patch_stage import patch_figures
-from engine.verify import first_lines, verify_model
+from engine.patch.analysis import PatchOptions
 from tests.oneop import int8_model
 from tests.patch.models import mobilenet_v2
 from tflite_bridge import read

@@ -13,7 +13,7 @@ import itertools
 import numpy as np
 import pytest
 
-from engine.patch import PatchError, Region, Span, Window, grid_spans
+from engine.patch.analysis import PatchError, Region, Span, Window, grid_spans
 from tflite_bridge.attrs import Padding
 from tflite_bridge.conventions import out_size, pad_before_after
 

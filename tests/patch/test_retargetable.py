@@ -8,10 +8,10 @@ in each variant the lowerings choose (in place or not, small and table-sized ADD
 
 import pytest
 
-from engine.compile import lower_ops
-from engine.lowering import LowerOptions
-from engine.patch import POINTWISE_KINDS, WINDOW_KINDS
-from engine.patch_stage import RETARGETABLE, kernel_params
+from engine.lower.call import LowerOptions
+from engine.lower.lowering import lower_ops
+from engine.patch.analysis import POINTWISE_KINDS, WINDOW_KINDS
+from engine.patch.stage import RETARGETABLE, kernel_params
 from tests.oneop import int8_model
 from tflite_bridge import read
 

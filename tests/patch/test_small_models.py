@@ -7,9 +7,9 @@ feature map (assembled from the patches), bit for bit.
 
 import pytest
 
+from engine.check.bitexact import first_lines, verify_model
 from engine.compile import CompileOptions, compile_graph
-from engine.patch import PatchOptions
-from engine.verify import first_lines, verify_model
+from engine.patch.analysis import PatchOptions
 from tests.oneop import int8_model
 from tflite_bridge import read
 

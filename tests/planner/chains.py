@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from engine.planner import Buffer
+from engine.memory.planner import Buffer
 
 
 def chain(sizes: Sequence[int], align: int = 16) -> tuple[Buffer, ...]:

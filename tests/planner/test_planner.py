@@ -2,7 +2,8 @@
 
 import pytest
 
-from engine.planner import (
+from engine.memory.buffers import highest_fit, lowest_fit
+from engine.memory.planner import (
     ALGORITHMS,
     Buffer,
     PlanError,
@@ -11,7 +12,6 @@ from engine.planner import (
     lower_bound,
     plan,
 )
-from engine.planner_common import highest_fit, lowest_fit
 
 
 def test_buffer_rejects_bad_fields():

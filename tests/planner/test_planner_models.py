@@ -9,9 +9,9 @@ import time
 
 import pytest
 
-from engine import planner_exact
-from engine.planner import ALGORITHMS, check_no_overlap, lower_bound, plan
-from engine.planner_graph import activation_buffers, tensor_uses
+from engine.memory import exact as planner_exact
+from engine.memory.planner import ALGORITHMS, check_no_overlap, lower_bound, plan
+from engine.memory.planner_graph import activation_buffers, tensor_uses
 from tests.conftest import MODELS
 from tflite_bridge import read
 

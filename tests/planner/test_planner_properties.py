@@ -9,9 +9,9 @@ import itertools
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from engine import planner_exact
-from engine.planner import ALGORITHMS, Buffer, check_no_overlap, lower_bound, plan
-from engine.planner_common import align_up
+from engine.memory import exact as planner_exact
+from engine.memory.buffers import align_up
+from engine.memory.planner import ALGORITHMS, Buffer, check_no_overlap, lower_bound, plan
 from tests.planner.chains import chain, residual
 
 _SETTINGS = settings(derandomize=True, deadline=None, max_examples=100)

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from hypothesis import strategies as st
 
-from engine import memory, planner
-from engine.lowering import Call
-from engine.reorder import dependencies, permute_calls, reorder
+from engine.lower.call import Call
+from engine.memory import lifetimes as memory
+from engine.memory import planner
+from engine.passes.reorder import dependencies, permute_calls, reorder
 from tflite_bridge.attrs import NoAttrs
 from tflite_bridge.ir import DType, Graph, Op, Tensor
 

@@ -4,10 +4,11 @@ import json
 
 import pytest
 
-from engine import memory_report, planner
+from engine.check import memory_report
 from engine.cli import main
-from engine.planner import Buffer
-from engine.planner_graph import activation_buffers
+from engine.memory import planner
+from engine.memory.planner import Buffer
+from engine.memory.planner_graph import activation_buffers
 from tests.conftest import INT8_MODELS
 from tests.reorder.test_reorder import branching_model_bytes
 from tflite_bridge import read

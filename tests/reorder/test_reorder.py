@@ -10,9 +10,10 @@ import random
 import pytest
 from hypothesis import HealthCheck, assume, given, settings
 
-from engine import planner, reorder
 from engine.compile import CompileOptions, compile_graph
-from engine.reorder_search import Proxy
+from engine.memory import planner
+from engine.passes import reorder
+from engine.passes.reorder_search import Proxy
 from tests.conftest import INT8_MODELS
 from tests.reorder.graphs import dags, layout_of, live_bound, topological_orders
 from tflite_bridge import read, write
@@ -201,7 +202,7 @@ def branching_model_bytes() -> bytes:
 
 
 def test_branching_model_runs_bit_exact_in_a_smaller_arena():
-    from engine.verify import verify_model
+    from engine.check.bitexact import verify_model
 
     data = branching_model_bytes()
     graph = read(data)

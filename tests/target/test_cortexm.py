@@ -12,12 +12,12 @@ import subprocess
 import pytest
 
 from engine import cli, codegen
+from engine.check.bitexact import random_inputs, write_inputs
 from engine.compile import CompileOptions, compile_graph
-from engine.lowering import supported_kinds
-from engine.memory import ALIAS_KINDS
+from engine.lower.call import ALIAS_KINDS
+from engine.lower.lowering import supported_kinds
 from engine.target import cortexm, qemu
-from engine.target.verify import verify_target
-from engine.verify import random_inputs, write_inputs
+from engine.target.on_target import verify_target
 from tests.conftest import INT8_MODELS
 from tests.oneop import int8_model
 from tflite_bridge import read

@@ -21,7 +21,7 @@ import pytest
 
 from engine.compile import CompileOptions, compile_graph
 from engine.target import cortexm
-from engine.target.verify import verify_target
+from engine.target.on_target import verify_target
 from tests.engine_ops.test_conv_like import unfoldable_bias
 from tests.oneop import int8_model, replace_tensor
 from tflite_bridge import read, write

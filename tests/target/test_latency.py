@@ -84,7 +84,7 @@ def test_estimator_instructions_are_the_models_sum():
 @needs_arm
 def test_predictions_match_qemu_counts_of_unseen_subnets():
     """Subnets the shipped model never saw: predicted instructions per inference within 5% of QEMU's."""
-    from engine.target.verify import profile_program
+    from engine.target.on_target import profile_program
 
     model = latency.load("cortex-m7")
     for graph in _graphs(2, seed=2024):

@@ -1,0 +1,91 @@
+"""CONV_2D (int8) -> te_conv1x1_s8 (pointwise) or te_conv2d_s8 (general).
+
+Constants follow TFLM's conv Prepare (see _conv_common); the input zero point
+is folded into the bias where exact (te_conv.h).
+"""
+
+from __future__ import annotations
+
+from engine.lower.call import Call, LowerOptions, ScratchArg, TensorArg, UnsupportedOp, lowering
+from engine.lower.ops import _conv_common as cc
+from engine.lower.ops import _dsp
+from tflite_bridge.ir import Graph, Op
+
+
+@lowering("CONV_2D")
+def lower_conv2d(graph: Graph, op: Op, options: LowerOptions) -> Call:
+    a = op.attrs
+    inp, filt, out, (in_h, in_w, in_c), (out_h, out_w, out_c) = cc.operands(graph, op)
+    if len(filt.shape) != 4 or filt.shape[0] != out_c:
+        raise UnsupportedOp(f"CONV_2D: filter shape {filt.shape} does not match {out_c} output channels")
+    _, k_h, k_w, k_c = filt.shape
+    if k_c != in_c:
+        raise UnsupportedOp(f"CONV_2D: grouped convolution (filter depth {k_c}, input depth {in_c})")
+    p = cc.prepare(graph, op, inp, filt, out, (k_h, k_w))
+    bias, pad_top, pad_left, in_zp, out_zp, rq = p.bias, p.pad_top, p.pad_left, p.in_zp, p.out_zp, p.rq
+    mult, shift = cc.requant_args(rq)
+    weights = cc.weights_rows(filt, op)
+    cc.check_accumulator(op, bias, filt.data.reshape(out_c, -1), -in_zp)
+    folded = cc.folded_bias(op, bias, filt.data.reshape(out_c, -1), -in_zp)
+    pointwise = (k_h, k_w, a.stride_h, a.stride_w, pad_top, pad_left) == (1, 1, 1, 1, 0, 0)
+    pointwise = pointwise and (out_h, out_w) == (in_h, in_w)
+    dsp = _dsp.requant(bias, rq.multipliers, rq.shifts, filt.data.reshape(out_c, -1), -in_zp, out_zp)
+    if _dsp.use_dsp(options) and dsp is not None:
+        params = _dsp.conv_params(dsp)
+        head = (-in_zp, dsp.output_offset, rq.act_min, rq.act_max, int(dsp.wide))
+        if pointwise:  # no scratch: te_conv1x1_s8_dsp borrows the output's end
+            filter_dsp = _dsp.pair_filter(filt.data.reshape(out_c, -1))
+            args = (TensorArg(inp.id), in_h * in_w, in_c, filter_dsp, params, TensorArg(out.id), out_c, *head)
+            return Call("te_conv1x1_s8_dsp", args, ("te_conv_dsp", "te_fc_dsp"))
+        filter_dsp = _dsp.pair_filter(_dsp.segment_filter(filt.data, a.dilation_w_factor))
+        scratch = _dsp.conv_scratch_bytes(k_h, k_w, in_c, a.dilation_w_factor)
+        borrow = _dsp.borrow_output_end(scratch, out.nbytes)  # then the kernel gets NULL scratch
+        geometry = (a.stride_h, a.stride_w, a.dilation_h_factor, a.dilation_w_factor, pad_top, pad_left)
+        args = (TensorArg(inp.id), in_h, in_w, in_c, filter_dsp, k_h, k_w, params, TensorArg(out.id), out_h, out_w,
+                out_c, *geometry, *head, 0 if borrow else ScratchArg())
+        return Call("te_conv2d_s8_dsp", args, ("te_conv_dsp", "te_fc_dsp"), scratch_bytes=0 if borrow else scratch)
+    if pointwise and folded is not None:
+        args = (
+            TensorArg(inp.id),
+            in_h * in_w,
+            in_c,
+            weights,
+            folded,
+            TensorArg(out.id),
+            out_c,
+            out_zp,
+            mult,
+            shift,
+            1,
+            rq.act_min,
+            rq.act_max,
+        )
+        return Call("te_conv1x1_s8", args, ("te_conv",))
+    args = (
+        TensorArg(inp.id),
+        in_h,
+        in_w,
+        in_c,
+        weights,
+        k_h,
+        k_w,
+        cc.bias_arg(graph, op, 2, out_c),
+        0 if folded is None else folded,
+        TensorArg(out.id),
+        out_h,
+        out_w,
+        out_c,
+        a.stride_h,
+        a.stride_w,
+        a.dilation_h_factor,
+        a.dilation_w_factor,
+        pad_top,
+        pad_left,
+        -in_zp,
+        out_zp,
+        mult,
+        shift,
+        rq.act_min,
+        rq.act_max,
+    )
+    return Call("te_conv2d_s8", args, ("te_conv",))

@@ -1,0 +1,101 @@
+"""DEPTHWISE_CONV_2D (int8) -> te_depthwise_s8, or its in-place variant.
+
+The in-place variant (te_depthwise_inplace_s8) is offered when options allow
+it, the depth multiplier is 1 and the output is no larger than the input; the
+memory analysis accepts it only where the input dies at this op.
+"""
+
+from __future__ import annotations
+
+from engine.lower.call import Call, LowerOptions, ScratchArg, TensorArg, UnsupportedOp, lowering
+from engine.lower.ops import _conv_common as cc
+from engine.lower.ops import _dsp
+from tflite_bridge.ir import Graph, Op
+
+
+@lowering("DEPTHWISE_CONV_2D")
+def lower_depthwise(graph: Graph, op: Op, options: LowerOptions) -> Call:
+    a = op.attrs
+    inp, filt, out, (in_h, in_w, in_c), (out_h, out_w, out_c) = cc.operands(graph, op)
+    if len(filt.shape) != 4 or filt.shape[0] != 1 or filt.shape[3] != out_c:
+        raise UnsupportedOp(f"DEPTHWISE_CONV_2D: filter shape {filt.shape} for {out_c} output channels")
+    _, k_h, k_w, _ = filt.shape
+    multiplier = out_c // in_c
+    if multiplier * in_c != out_c or a.depth_multiplier != multiplier:
+        raise UnsupportedOp(f"DEPTHWISE_CONV_2D: {in_c} -> {out_c} channels with depth_multiplier {a.depth_multiplier}")
+    p = cc.prepare(graph, op, inp, filt, out, (k_h, k_w))
+    bias, pad_top, pad_left, in_zp, out_zp, rq = p.bias, p.pad_top, p.pad_left, p.in_zp, p.out_zp, p.rq
+    mult, shift = cc.requant_args(rq)
+    taps = None if filt.data is None else filt.data.reshape(-1, out_c).T
+    cc.check_accumulator(op, bias, taps, -in_zp)
+    folded = cc.folded_bias(op, bias, taps, -in_zp)
+    strides = (a.stride_h, a.stride_w, a.dilation_h_factor, a.dilation_w_factor, pad_top, pad_left)
+    dsp = _dsp.requant(bias, rq.multipliers, rq.shifts, taps, -in_zp, out_zp)
+    if _dsp.use_dsp(options) and dsp is not None and multiplier == 1:
+        return _dsp_call(graph, op, options, dsp, strides, (-in_zp, dsp.output_offset, rq.act_min, rq.act_max))
+    tail = (-in_zp, out_zp, mult, shift, rq.act_min, rq.act_max)
+    bias_args = (cc.bias_arg(graph, op, 2, out_c), 0 if folded is None else folded)
+    if options.inplace and multiplier == 1 and out_h * out_w <= in_h * in_w:
+        args = (
+            TensorArg(inp.id),
+            in_h,
+            in_w,
+            in_c,
+            TensorArg(filt.id),
+            k_h,
+            k_w,
+            *bias_args,
+            TensorArg(out.id),
+            out_h,
+            out_w,
+            *strides,
+            *tail,
+            ScratchArg(),
+        )
+        return Call(
+            "te_depthwise_inplace_s8",
+            args,
+            ("te_depthwise",),
+            scratch_bytes=out_h * out_w,
+            alias=(0, 0),
+            alias_bytes=max(inp.nbytes, out.nbytes),
+        )
+    args = (
+        TensorArg(inp.id),
+        in_h,
+        in_w,
+        in_c,
+        TensorArg(filt.id),
+        k_h,
+        k_w,
+        multiplier,
+        *bias_args,
+        TensorArg(out.id),
+        out_h,
+        out_w,
+        *strides,
+        *tail,
+    )
+    return Call("te_depthwise_s8", args, ("te_depthwise",))
+
+
+def _dsp_call(graph: Graph, op: Op, options: LowerOptions, dsp: _dsp.Requant, strides, offsets) -> Call:
+    """te_depthwise_s8_dsp or its in-place variant (depth multiplier 1, DSP preconditions checked)."""
+    inp, filt, out = (graph.tensor(op.inputs[0]), graph.tensor(op.inputs[1]), graph.tensor(op.outputs[0]))
+    (_, in_h, in_w, channels), (_, k_h, k_w, _), (_, out_h, out_w, _) = inp.shape, filt.shape, out.shape
+    head = (TensorArg(inp.id), in_h, in_w, channels, _dsp.depthwise_blocks(dsp, filt.data, offsets[0]), k_h, k_w)
+    geometry = (TensorArg(out.id), out_h, out_w, *strides, *offsets, int(dsp.wide))
+    if options.inplace and out_h * out_w <= in_h * in_w:
+        a = op.attrs
+        padded = _dsp.depthwise_padded_bytes((in_h, in_w), (out_h, out_w), (k_h, k_w), (a.stride_h, a.stride_w),
+                                             (a.dilation_h_factor, a.dilation_w_factor), strides[4:6])
+        pad = _dsp.use_padded_copy(padded, out_h * out_w)
+        return Call(
+            "te_depthwise_inplace_s8_dsp",
+            (*head, *geometry, int(pad), ScratchArg()),
+            ("te_depthwise_dsp",),
+            scratch_bytes=max(padded, 4 * out_h * out_w) if pad else 4 * out_h * out_w,
+            alias=(0, 0),
+            alias_bytes=max(inp.nbytes, out.nbytes),
+        )
+    return Call("te_depthwise_s8_dsp", (*head, *geometry), ("te_depthwise_dsp",))

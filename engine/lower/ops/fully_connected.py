@@ -1,0 +1,108 @@
+"""FULLY_CONNECTED (int8) -> te_fc_s8: rows of the input times the filter.
+
+TFLM's multipliers differ by weight quantisation (fully_connected_common.cc):
+per-channel uses double(input_scale) * double(filter_scale[c]) / double(output_scale);
+per-tensor (GetQuantizedConvolutionMultipler) multiplies the two scales in
+float32 first: double(float(input_scale * filter_scale)) / double(output_scale).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from engine.lower.call import Call, ConstArray, LowerOptions, TensorArg, UnsupportedOp, lowering
+from engine.lower.ops import _conv_common as cc
+from engine.lower.ops import _dsp
+from engine.lower.quant import activation_range, quantize_multiplier
+from tflite_bridge.ir import DType, Graph, Op, Tensor
+
+
+def _multipliers(op: Op, inp: Tensor, filt: Tensor, out: Tensor, out_c: int) -> tuple[list[int], list[int]]:
+    in_scale, _ = cc.activation_scale(inp)
+    out_scale, _ = cc.activation_scale(out)
+    scales = filt.quant.scale
+    if len(scales) > 1:
+        if len(scales) != out_c:
+            raise UnsupportedOp(f"FULLY_CONNECTED: {len(scales)} filter scales for {out_c} outputs")
+        pairs = [quantize_multiplier(in_scale * s / out_scale) for s in scales]
+    else:
+        product = float(np.float32(in_scale) * np.float32(scales[0]))
+        pairs = [quantize_multiplier(product / out_scale)]
+    return [m for m, _ in pairs], [s for _, s in pairs]
+
+
+@lowering("FULLY_CONNECTED")
+def lower_fully_connected(graph: Graph, op: Op, options: LowerOptions) -> Call:
+    a = op.attrs
+    inp = cc.int8_tensor(graph, op, 0, "input")
+    filt = cc.int8_tensor(graph, op, 1, "filter")
+    out = cc.int8_tensor(graph, op, 0, "output", outputs=True)
+    if a.weights_format != 0:
+        raise UnsupportedOp(f"FULLY_CONNECTED: weights_format {a.weights_format} (only DEFAULT)")
+    if len(filt.shape) != 2 or filt.data is None:
+        raise UnsupportedOp(f"FULLY_CONNECTED: filter {filt.name!r} must be a constant 2-D tensor, got {filt.shape}")
+    if any(z != 0 for z in filt.quant.zero_point):
+        raise UnsupportedOp(f"FULLY_CONNECTED: filter zero point {filt.quant.zero_point[0]} (TFLM requires 0)")
+    out_c, depth = filt.shape
+    rows = out.num_elements // out_c
+    if out.shape[-1] != out_c or inp.num_elements != rows * depth:
+        raise UnsupportedOp(f"FULLY_CONNECTED: input {inp.shape} / output {out.shape} do not fit filter {filt.shape}")
+    bias = cc.bias_values(graph, op, 2, out_c)
+    _, in_zp = cc.activation_scale(inp)
+    out_scale, out_zp = cc.activation_scale(out)
+    mults, shifts = _multipliers(op, inp, filt, out, out_c)
+    lo, hi = activation_range(a.fused_activation_function, out_scale, out_zp, DType.INT8)
+    cc.check_accumulator(op, bias, filt.data, -in_zp)
+    folded = cc.folded_bias(op, bias, filt.data, -in_zp)
+    dsp = _dsp.requant(bias, mults, shifts, filt.data, -in_zp, out_zp)
+    if _dsp.use_dsp(options) and dsp is not None:
+        args = (TensorArg(inp.id), rows, depth, _dsp.pair_filter(filt.data), _dsp.conv_params(dsp), TensorArg(out.id),
+                out_c, -in_zp, dsp.output_offset, lo, hi, int(dsp.wide))
+        return Call("te_fc_s8_dsp", args, ("te_fc_dsp",))
+    if folded is not None:
+        args = (
+            TensorArg(inp.id),
+            rows,
+            depth,
+            cc.weights_rows(filt, op),
+            folded,
+            TensorArg(out.id),
+            out_c,
+            out_zp,
+            ConstArray("int32_t", tuple(mults)),
+            ConstArray("int32_t", tuple(shifts)),
+            1 if len(mults) > 1 else 0,
+            lo,
+            hi,
+        )
+        return Call("te_fc_s8", args, ("te_conv",))
+    # Unfoldable (huge bias): the general convolution, rows as a H x 1 image.
+    per_channel = lambda v: ConstArray("int32_t", tuple(v if len(v) > 1 else v * out_c))
+    args = (
+        TensorArg(inp.id),
+        rows,
+        1,
+        depth,
+        cc.weights_rows(filt, op),
+        1,
+        1,
+        cc.bias_arg(graph, op, 2, out_c),
+        0,
+        TensorArg(out.id),
+        rows,
+        1,
+        out_c,
+        1,
+        1,
+        1,
+        1,
+        0,
+        0,
+        -in_zp,
+        out_zp,
+        per_channel(mults),
+        per_channel(shifts),
+        lo,
+        hi,
+    )
+    return Call("te_conv2d_s8", args, ("te_conv",))
