@@ -29,7 +29,7 @@ sys.path.insert(0, str(ROOT))
 from engine.check.bitexact import default_name
 from engine.check.tflm import Tflm
 from engine.compile import CompileOptions
-from engine.target.on_target import verify_target
+from engine.target.on_target import check_on_target
 from mcunet_tf import mlperf
 
 SHARED = mlperf.models_dir()
@@ -58,13 +58,13 @@ def mbv2_path(folder: pathlib.Path) -> pathlib.Path:
 
 def measure(path: pathlib.Path, target: str, samples: int) -> dict:
     """One row: our figures on `target` beside TFLM's arena."""
-    report = verify_target(path, target, samples=samples, options=CompileOptions(name=default_name(path)),
+    report = check_on_target(path, target, samples=samples, options=CompileOptions(name=default_name(path)),
                            profile=_PROFILE.value)
     d = report.as_dict()
     d.pop("profile")
     d["per_kind"] = per_kind(report.profile or ())
-    d.update(model=path.name, bit_exact=report.bit_exact, arena_bytes=report.verify.arena_bytes,
-             lower_bound_bytes=report.verify.lower_bound_bytes,
+    d.update(model=path.name, bit_exact=report.bit_exact, arena_bytes=report.exactness.arena_bytes,
+             lower_bound_bytes=report.exactness.lower_bound_bytes,
              tflm_arena_bytes=Tflm(path.read_bytes()).arena().get("total", 0))
     return d
 

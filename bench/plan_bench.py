@@ -3,7 +3,7 @@
     python bench/plan_bench.py [MODEL.tflite ...] [--json] [--repeats R]
 
 Buffers are the plain TFLM lifetimes of every non-constant tensor
-(engine.planner_graph), so "greedy_by_size" is what TFLM's own planner gets.
+(engine.memory.lifetimes with the TFLM rules), so "greedy_by_size" is what TFLM's own planner gets.
 Times are the median of R runs of each algorithm, in milliseconds.
 """
 
@@ -21,8 +21,8 @@ from absl import app, flags
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from engine.memory.lifetimes import TFLM, analyse
 from engine.memory.planner import ALGORITHMS, lower_bound, plan
-from engine.memory.planner_graph import activation_buffers
 from mcunet_tf import mlperf
 from tflite_bridge import read
 
@@ -41,7 +41,7 @@ NAMES = (*ALGORITHMS, "best")
 
 def bench_model(path: pathlib.Path, repeats: int) -> dict:
     """Lower bound and, per algorithm, peak, bytes over the bound and time."""
-    buffers = activation_buffers(read(path.read_bytes()))
+    buffers = analyse(read(path.read_bytes()), rules=TFLM).buffers
     bound = lower_bound(buffers)
     row = {"model": path.name, "buffers": len(buffers), "lower_bound": bound, "algorithms": {}}
     for name in NAMES:

@@ -30,7 +30,7 @@ sys.path.insert(0, str(ROOT))
 
 from engine.compile import CompileOptions, compile_graph
 from engine.memory import planner
-from engine.memory.planner_graph import activation_buffers
+from engine.memory.lifetimes import TFLM, analyse
 from engine.passes import reorder
 from mcunet_tf import mlperf
 from tflite_bridge import read
@@ -145,7 +145,7 @@ def bench_model(name: str, data: bytes, verify: bool) -> dict:
         if stored.arena_bytes
         else 0.0,
         "tflm_greedy_bytes": planner.plan(
-            activation_buffers(graph), algorithm="greedy_by_size"
+            analyse(graph, rules=TFLM).buffers, algorithm="greedy_by_size"
         ).peak,
         "order_changed": reordered.graph.ops != stored.graph.ops,
         "search_exact": found.exact,
@@ -153,9 +153,9 @@ def bench_model(name: str, data: bytes, verify: bool) -> dict:
         "compile_seconds": round(seconds, 3),
     }
     if verify:
-        from engine.check.bitexact import verify_model
+        from engine.check.bitexact import check_bit_exact
 
-        row["bit_exact"] = verify_model(
+        row["bit_exact"] = check_bit_exact(
             data, samples=3, options=CompileOptions(reorder=True)
         ).bit_exact
     return row

@@ -6,7 +6,7 @@
     tinyengine plan-tflm MODEL.tflite --out PLANNED.tflite [--json]
 
 convert/verify/compare take --reorder (run branches in the order with the lowest
-peak, engine/reorder.py).
+peak, engine/passes/reorder.py).
 
 Every failure is one line `error: ...` on stderr and exit code 2.
 """
@@ -110,15 +110,15 @@ def convert(args) -> None:
           f"planner {program.plan.algorithm}), weights {program.weight_bytes} bytes, {len(program.graph.ops)} ops")
 
 
-def verify(args) -> None:
-    from engine.check.bitexact import first_lines, verify_model
+def verify_cmd(args) -> None:
+    from engine.check.bitexact import check_bit_exact, first_lines
 
     graph = read(args.model)
     if args.target != "host":
         from engine.target.command import verify_on_target
 
         return verify_on_target(args, _inputs(args, graph), _options(args))
-    report = verify_model(args.model, samples=args.samples, seed=args.seed, inputs=_inputs(args, graph),
+    report = check_bit_exact(args.model, samples=args.samples, seed=args.seed, inputs=_inputs(args, graph),
                           options=_options(args))
     result = {
         "bit_exact": report.bit_exact,
@@ -176,7 +176,7 @@ def compare_cmd(args) -> None:
 
 
 def _write_plot(graph, options: CompileOptions, path: str, tflm_head: int) -> pathlib.Path:
-    """The per-op memory report of `graph` as a PNG (engine/memory_report.py)."""
+    """The per-op memory report of `graph` as a PNG (engine/check/memory_report.py)."""
     from engine.check import memory_report
 
     report = memory_report.memory_report(graph, options, tflm_measured=tflm_head or None)
@@ -208,7 +208,7 @@ def plan_tflm(args) -> None:
 
 def main(argv=None) -> int:
     args = _parser().parse_args(argv)
-    commands = {"convert": convert, "verify": verify, "compare": compare_cmd, "plan-tflm": plan_tflm}
+    commands = {"convert": convert, "verify": verify_cmd, "compare": compare_cmd, "plan-tflm": plan_tflm}
     try:
         commands[args.command](args)
     except OSError as e:

@@ -25,7 +25,7 @@ arena: every activation, in-place depthwise and ADD, scratch), `weight_bytes` is
     harness, libc or the generated invoke function.
 
 `Estimator` is the fast path: it lowers each distinct op signature once (on a one-op graph) and
-reruns only the engine's memory analysis and planner per candidate, giving the same numbers as
+reruns only the engine's memory analysis and planner (`plan_graph`) per candidate, giving the same numbers as
 `compile_graph` (tested).
 
 Latency is `instructions`: Cortex-M7 instructions per inference predicted per op from its shapes by
@@ -44,8 +44,8 @@ import numpy as np
 from engine.compile import CompileOptions, Program
 from engine.lower.call import KERNELS, Call, ConstArray, LowerOptions, TensorArg
 from engine.lower.lowering import lower
-from engine.memory import lifetimes as memory
-from engine.memory import planner
+from engine.memory.buffers import ALIGN, align_up
+from engine.memory.lifetimes import plan_graph
 from engine.target import latency
 from mcunet_tf.config import SubnetConfig
 from tflite_bridge import analysis
@@ -63,7 +63,6 @@ from tflite_bridge.ir import ABSENT, DType, Graph, Op, Quant, Tensor
 # Cortex-M4, -O3 (engine/target/cortexm.py flags), from `measure_kernel_code_bytes()`:
 # .text bytes of each global kernel function the subnets call, and of the non-inlined static
 # helpers of each kernel source. tests/mcunet/test_estimator.py re-measures both with the toolchain.
-_ALIGN = 16
 _CTYPE_BYTES = {"int8_t": 1, "uint8_t": 1, "int16_t": 2, "int32_t": 4}
 # Converter op versions for these int8 ops (TF 2.21).
 # The core whose instruction counts `Cost.instructions` predicts.
@@ -206,7 +205,7 @@ def subnet_graph(config: SubnetConfig) -> Graph:
 
 def _array_bytes(count: int, itemsize: int) -> int:
     """A `static const` array as codegen emits it: at least one element, 16-byte aligned."""
-    return -(-max(count, 1) * itemsize // _ALIGN) * _ALIGN
+    return align_up(max(count, 1) * itemsize, ALIGN)
 
 
 def _call_constants(graph: Graph, call: Call) -> tuple[int, frozenset[int]]:
@@ -310,8 +309,8 @@ def _signature(graph: Graph, op: Op) -> tuple:
 class Estimator:
     """Engine cost of subnets, fast: lowerings cached per op signature, costs per config.
 
-    Gives exactly `program_cost(compile_graph(subnet_graph(config), options))`: the same lowerings,
-    `engine.memory.analyse` and `engine.planner.plan`; only the repeated work is cached. Not
+    Gives exactly `program_cost(compile_graph(subnet_graph(config), options))`: the same lowerings
+    and `engine.memory.lifetimes.plan_graph`; only the repeated work is cached. Not
     thread-safe (the caches are plain dicts owned by this object).
 
     Example:
@@ -340,29 +339,14 @@ class Estimator:
         """The cost of a `subnet_graph`-style graph (constants all zeros but MEAN's axes)."""
         facts = [self._op_facts(graph, i) for i in range(len(graph.ops))]
         calls = {i: f.stub for i, f in enumerate(facts)}
-        layout = memory.analyse(graph, calls)
-        program = Program(graph, tuple(calls.values()), layout, self._plan(layout.buffers), self.options)
+        layout, plan = plan_graph(graph, calls, self.options.planner)
+        program = Program(graph, tuple(calls.values()), layout, plan, self.options)
         tensors = {op.inputs[s] for op, f in zip(graph.ops, facts) for s in f.tensor_slots}
         const = sum(f.array_bytes for f in facts) + sum(
             _array_bytes(graph.tensors[t].num_elements, graph.tensors[t].dtype.itemsize) for t in tensors)
         kernels = tuple(sorted({f.stub.function for f in facts}))
         return Cost(program.arena_bytes, program.weight_bytes, const, code_bytes(program.calls),
                     analysis.total_macs(graph), kernels, round(sum(f.instructions for f in facts)))
-
-    def _plan(self, buffers: tuple[planner.Buffer, ...]) -> planner.Plan:
-        """`planner.plan(buffers, options.planner)`, or a plan with its peak when that is certain.
-
-        "best" keeps the smallest peak of its algorithms and none can go below the live-bytes lower
-        bound, so when "two_ended" (its first heuristic) reaches the bound, that is best's peak too;
-        only the offsets (unused here) might differ. Otherwise run the engine's planner.
-        """
-        if self.options.planner == "best":
-            bound = planner.lower_bound(buffers)
-            offsets = planner.ALGORITHMS["two_ended"](buffers)
-            # peak_of, not check_no_overlap: compile_graph checks this algorithm's plans (tested).
-            if planner.peak_of(buffers, offsets) == bound:
-                return planner.Plan(offsets, bound, bound, "two_ended")
-        return planner.plan(buffers, algorithm=self.options.planner)
 
     def _op_facts(self, graph: Graph, index: int) -> _OpFacts:
         op = graph.ops[index]
@@ -371,7 +355,7 @@ class Estimator:
             call = lower(graph, op, self._lower_options)
             arrays, tensors = _call_constants(graph, call)
             slots = tuple(sorted({op.inputs.index(t) for t in tensors}))
-            stub = dataclasses.replace(call, args=())
+            stub = dataclasses.replace(call, args=(), names=())
             self._facts[key] = _OpFacts(stub, arrays, slots, self._latency.op_instructions(graph, index))
         return self._facts[key]
 

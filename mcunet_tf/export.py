@@ -36,7 +36,7 @@ import tensorflow as tf  # noqa: E402
 import tf_keras as keras  # noqa: E402
 
 from engine import codegen  # noqa: E402
-from engine.check.bitexact import VerifyReport, first_lines, verify_model  # noqa: E402
+from engine.check.bitexact import BitExactReport, check_bit_exact, first_lines  # noqa: E402
 from engine.compile import CompileOptions, Program, compile_graph  # noqa: E402
 from mcunet_tf import qat  # noqa: E402
 from mcunet_tf.config import SubnetConfig  # noqa: E402
@@ -227,10 +227,10 @@ def engine_cost(tflite: bytes, name: str) -> tuple[Program, Cost, Cost]:
     return program, program_cost(program), estimated
 
 
-def verify_on(tflite: bytes, images: np.ndarray, samples: int) -> VerifyReport:
+def verify_on(tflite: bytes, images: np.ndarray, samples: int) -> BitExactReport:
     """Engine verify (every tensor vs TFLM) on `samples` real images plus one random input."""
     real = [[x[None]] for x in qat.quantize_input(tflite, images[:samples])]
-    return verify_model(tflite, samples=1, seed=0, inputs=real)
+    return check_bit_exact(tflite, samples=1, seed=0, inputs=real)
 
 
 def export(model_or_config: keras.Model | SubnetConfig, data, out_dir: os.PathLike,

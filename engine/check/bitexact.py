@@ -37,7 +37,7 @@ class Mismatch:
 
 
 @dataclasses.dataclass(frozen=True)
-class VerifyReport:
+class BitExactReport:
     bit_exact: bool
     samples: int
     outputs_compared: int  # graph output tensors compared (samples x outputs)
@@ -121,7 +121,7 @@ def run_program(program: Program, samples, workdir: pathlib.Path, sanitize: bool
     return outputs, read_trace(workdir / "trace.bin")
 
 
-def verify_model(
+def check_bit_exact(
     source: ModelSource,
     samples: int = 10,
     seed: int = 0,
@@ -129,7 +129,7 @@ def verify_model(
     options: CompileOptions = CompileOptions(),
     sanitize: bool = False,
     intermediates: bool = True,
-) -> VerifyReport:
+) -> BitExactReport:
     """Compile `source`, run it on the host, compare with TFLM; see module doc."""
     data = model_bytes(source)
     graph = read(data)
@@ -140,7 +140,7 @@ def verify_model(
     return compare_with_tflm(data, graph, program, all_inputs, ours, trace, intermediates)
 
 
-def compare_with_tflm(data, graph, program, all_inputs, ours, trace, intermediates=True) -> VerifyReport:
+def compare_with_tflm(data, graph, program, all_inputs, ours, trace, intermediates=True) -> BitExactReport:
     tflm = Tflm(data, preserve_all=intermediates)
     per_sample = len(trace) // max(len(all_inputs), 1)
     mismatches: list[Mismatch] = []
@@ -157,7 +157,7 @@ def compare_with_tflm(data, graph, program, all_inputs, ours, trace, intermediat
             tensors_compared += 1
             mine = np.frombuffer(raw, t.dtype.numpy).reshape(t.shape)
             _compare(mismatches, s, op, t, mine, tflm.tensor(tid))
-    return VerifyReport(
+    return BitExactReport(
         bit_exact=not mismatches,
         samples=len(all_inputs),
         outputs_compared=outputs_compared,
@@ -177,7 +177,7 @@ def _compare(out: list[Mismatch], sample: int, op: int, t, mine: np.ndarray, the
     out.append(Mismatch(sample, op, t.id, t.name, int(np.count_nonzero(diff)), float(diff.max())))
 
 
-def first_lines(report: VerifyReport, limit: int = 5) -> str:
+def first_lines(report: BitExactReport, limit: int = 5) -> str:
     """A readable summary of the first mismatches."""
     rows = [
         f"sample {m.sample} op {m.op} tensor {m.tensor} {m.name!r}: {m.differing} differ, max {m.max_abs_diff:g}"

@@ -1,6 +1,6 @@
 """Build a generated C folder on the host: a runner executable, object sizes.
 
-The runner (engine/templates/host_main.c) is compiled beside the model but is
+The runner (engine/codegen/templates/host_main.c) is compiled beside the model but is
 not part of it. Sanitizer builds run as separate executables, so ASan never
 has to be preloaded into Python.
 """

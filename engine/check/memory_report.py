@@ -3,10 +3,11 @@
 Series (bytes live while op k runs, 16-byte footprints):
   - ours: the compiled Program's buffers (aliases, in-place kernels, scratch);
   - ours, reordered: the same with `CompileOptions.reorder` (its own op order);
-  - ours, patched: with patch-based inference (engine/patch_stage.py), where a
+  - ours, patched: with patch-based inference (engine/patch/), where a
     patch plan applies; the patch stage's peak stands for each op inside it;
-  - TFLM: one buffer per activation tensor on plain lifetimes
-    (engine/planner_graph.py), as TFLM's planner sees them.
+  - TFLM: one buffer per activation tensor on plain lifetimes, as TFLM's own
+    planner sees them (the `TFLM` rules of engine/memory/lifetimes.py: no
+    aliases, no in-place, no scratch).
 Each series comes with its arena: our planner's peak, and for TFLM the peak of
 the "greedy_by_size" planner on its buffers (what TFLM's GreedyMemoryPlanner
 does). The lower-bound line is the live-bytes bound of our buffers: no plan of
@@ -17,13 +18,11 @@ from __future__ import annotations
 
 import dataclasses
 import pathlib
-from collections.abc import Sequence
 
 from engine.compile import CompileOptions, EngineError, Program, compile_graph
-from engine.memory import planner
-from engine.memory.buffers import Buffer
-from engine.memory.planner_graph import activation_buffers
+from engine.memory.lifetimes import TFLM, live_per_step, plan_graph
 from engine.passes import reorder
+from engine.patch.analysis import PatchOptions
 from tflite_bridge.ir import Graph
 
 
@@ -59,15 +58,6 @@ class MemoryReport:
         return next((s for s in self.series if s.label.startswith(prefix)), None)
 
 
-def live_per_step(buffers: Sequence[Buffer], steps: int) -> tuple[int, ...]:
-    """Footprint bytes of the buffers live at each step 0..steps-1."""
-    live = [0] * steps
-    for b in buffers:
-        for k in range(b.first, min(b.last, steps - 1) + 1):
-            live[k] += b.footprint
-    return tuple(live)
-
-
 def program_series(program: Program, label: str) -> Series:
     """Per-op live bytes of a compiled (not patched) program."""
     return Series(
@@ -82,7 +72,7 @@ def patched_series(program: Program, label: str) -> Series:
 
     The patch stage runs ops[0:split] patch by patch on steps 0..steps-1, so
     each op inside it gets the stage's peak; op i >= split runs at step
-    steps + i - split (engine/patch_stage.suffix_buffers).
+    steps + i - split (engine/patch/stage.suffix_buffers).
     """
     stage = program.patch
     n = len(program.graph.ops)
@@ -96,12 +86,11 @@ def patched_series(program: Program, label: str) -> Series:
 
 def tflm_series(graph: Graph) -> Series:
     """TFLM's view: plain lifetimes, planned by greedy_by_size (its GreedyMemoryPlanner)."""
-    buffers = activation_buffers(graph)
-    peak = planner.plan(buffers, algorithm="greedy_by_size").peak
+    layout, plan = plan_graph(graph, algorithm="greedy_by_size", rules=TFLM)
     return Series(
         "TFLM (plain lifetimes, greedy by size)",
-        live_per_step(buffers, len(graph.ops)),
-        peak,
+        live_per_step(layout.buffers, len(graph.ops)),
+        plan.peak,
     )
 
 
@@ -147,8 +136,6 @@ def memory_report(
 def _patched(
     graph: Graph, plain: CompileOptions, options: CompileOptions
 ) -> Program | None:
-    from engine.patch.analysis import PatchOptions
-
     try:
         return compile_graph(
             graph, dataclasses.replace(plain, patch=options.patch or PatchOptions())

@@ -21,6 +21,7 @@ import dataclasses
 import pathlib
 from typing import Callable, Union
 
+from engine.lower.kernel_params import KERNEL_PARAMS
 from tflite_bridge.ir import DType, Graph, Op
 
 # The C kernels every Call names (engine/kernels/*.c|h).
@@ -70,11 +71,17 @@ Arg = Union[int, TensorArg, ConstArray, ScratchArg]
 
 @dataclasses.dataclass(frozen=True)
 class Call:
-    """One kernel invocation.
+    """One kernel invocation, its arguments named after the kernel's parameters.
+
+    Build one with `Call.of(function, sources, name=value, ...)` (any order; the
+    kernel's declaration order is taken from engine/lower/kernel_params.py), or
+    with `args` in declaration order, which the kernel's names then label. Either
+    way a wrong count or an unknown name is an error here, not a shifted argument
+    in the C.
 
     Attributes:
-        function: the C function, declared in `header`.
-        args: its arguments in order.
+        function: the C function, declared in engine/kernels/*.h.
+        args: its arguments in declaration order.
         sources: kernel file stems (in engine/kernels) whose .c/.h the
             generated folder needs, e.g. ("te_conv",).
         scratch_bytes: scratch the kernel needs during this call.
@@ -82,6 +89,7 @@ class Call:
             share one base address (in-place); None when they must not overlap.
         alias_bytes: with alias, the bytes the shared buffer needs (at least
             the larger of the two tensors).
+        names: the parameter name of each argument (a variadic tail's are arg<k>).
     """
 
     function: str
@@ -90,6 +98,49 @@ class Call:
     scratch_bytes: int = 0
     alias: tuple[int, int] | None = None
     alias_bytes: int = 0
+    names: tuple[str, ...] = ()
+
+    def __post_init__(self):
+        if self.args and not self.names:
+            object.__setattr__(self, "names", parameter_names(self.function, len(self.args)))
+        if len(self.names) != len(self.args):
+            raise ValueError(f"{self.function}: {len(self.args)} arguments but {len(self.names)} names")
+
+    @classmethod
+    def of(cls, function: str, sources: tuple[str, ...], *, scratch_bytes: int = 0,
+           alias: tuple[int, int] | None = None, alias_bytes: int = 0, **args: Arg) -> Call:
+        """The call of `function` with arguments given by parameter name (not variadic kernels)."""
+        params = KERNEL_PARAMS.get(function)
+        if params is None or "..." in params:
+            raise ValueError(f"{function}: no fixed parameter list in engine/lower/kernel_params.py")
+        if set(args) != set(params):
+            missing, unknown = sorted(set(params) - set(args)), sorted(set(args) - set(params))
+            raise ValueError(f"{function}: missing arguments {missing}, unknown arguments {unknown}")
+        return cls(function, tuple(args[name] for name in params), sources, scratch_bytes, alias, alias_bytes,
+                   params)
+
+    def arg(self, name: str) -> Arg:
+        """The argument passed for parameter `name`."""
+        return self.args[self.names.index(name)]
+
+    def named(self) -> tuple[tuple[str, Arg], ...]:
+        """(parameter name, argument) pairs in declaration order."""
+        return tuple(zip(self.names, self.args))
+
+
+def parameter_names(function: str, count: int) -> tuple[str, ...]:
+    """Names of `count` arguments of `function` (engine/lower/kernel_params.py)."""
+    params = KERNEL_PARAMS.get(function)
+    if params is None:
+        raise ValueError(f"{function}: not declared in engine/kernels/*.h (engine/lower/kernel_params.py)")
+    if params and params[-1] == "...":
+        fixed = params[:-1]
+        if count < len(fixed):
+            raise ValueError(f"{function} takes at least {len(fixed)} arguments {fixed}, got {count}")
+        return fixed + tuple(f"arg{k}" for k in range(len(fixed), count))
+    if count != len(params):
+        raise ValueError(f"{function} takes {len(params)} arguments {params}, got {count}")
+    return params
 
 
 @dataclasses.dataclass(frozen=True)

@@ -2,7 +2,7 @@
 
 `Buffer`, the live-bytes `lower_bound`, `check_no_overlap`, and the two
 placement primitives the algorithms share (`lowest_fit`, `highest_fit`).
-See engine/planner.py for how alignment and footprints are defined.
+See engine/memory/planner.py for how alignment and footprints are defined.
 """
 
 from __future__ import annotations

@@ -128,12 +128,18 @@ def plan(
 
 
 def _best(buffers: tuple[Buffer, ...], bound: int, node_budget: int | None) -> Plan:
-    """Smallest-peak plan among the heuristics and, when worth it, the exact search."""
+    """Smallest-peak plan among the heuristics and, when worth it, the exact search.
+
+    A plan at the lower bound cannot be beaten, and an earlier heuristic wins ties:
+    the first to reach the bound is the answer, and the rest need not run.
+    """
     best = None
     for name in HEURISTICS:
         candidate = _checked(buffers, ALGORITHMS[name](buffers), bound, name)
         if best is None or candidate.peak < best.peak:
             best = candidate
+        if best.peak == bound:
+            return best
     sized = sum(1 for b in buffers if b.footprint > 0)
     small = sized <= EXACT_MAX_BUFFERS
     if best.peak > bound or small:

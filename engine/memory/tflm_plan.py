@@ -2,17 +2,17 @@
 
 TFLM keeps its interpreter and kernels; only the arena offsets of the
 activation tensors come from our planner. TFLM's kernels are not in-place and
-have no scratch of ours, so this plan is made with in-place kernels off and
-without scratch buffers; RESHAPE-like aliases stay (TFLM's RESHAPE skips its
-copy when input and output share an address).
+have no scratch of ours, so this plan is made with the `TFLM_OFFLINE` rules of
+engine/memory/lifetimes.py: in-place kernels off, no scratch buffers, and
+RESHAPE-like aliases kept (TFLM's RESHAPE skips its copy when input and output
+share an address).
 """
 
 from __future__ import annotations
 
 import dataclasses
 
-from engine.memory import lifetimes as memory
-from engine.memory import planner
+from engine.memory.lifetimes import TFLM_OFFLINE, plan_graph
 from tflite_bridge import write
 from tflite_bridge.ir import Graph
 from tflite_bridge.writer import with_offline_plan
@@ -30,10 +30,7 @@ class TflmPlan:
 
 def plan_for_tflm(graph: Graph, algorithm: str = "best") -> TflmPlan:
     """Arena offsets for every activation tensor of `graph`, as TFLM would use them."""
-    calls = {i: None for i in range(len(graph.ops))}  # no kernels: aliases only, no in-place
-    layout = memory.analyse(graph, calls)
-    result = planner.plan(list(layout.buffers), algorithm=algorithm)
-    planner.check_no_overlap(list(layout.buffers), result.offsets)
+    layout, result = plan_graph(graph, algorithm=algorithm, rules=TFLM_OFFLINE)
     offsets = tuple(
         ONLINE if t.is_constant or layout.root[t.id] not in result.offsets else result.offsets[layout.root[t.id]]
         for t in graph.tensors

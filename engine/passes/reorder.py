@@ -10,8 +10,8 @@ Three parts:
      as the engine's memory analysis counts them (storage values after
      RESHAPE-like aliases, 16-byte footprints, scratch, in-place kernels);
   2. `reorder`: a pure pass `Graph -> Graph` that permutes the ops;
-  3. the final choice, measured as the engine measures it: memory.analyse +
-     planner.plan on the reordered graph. A found order that does not lower
+  3. the final choice, measured as the engine measures it: memory.lifetimes.plan_graph
+     on the reordered graph. A found order that does not lower
      the planned peak is dropped for the stored one.
 
 The search is a dynamic programme over "frontiers": the state is the set of
@@ -33,8 +33,8 @@ import dataclasses
 from collections.abc import Mapping
 
 from engine.lower.call import Call
-from engine.memory import lifetimes as memory
 from engine.memory import planner
+from engine.memory.lifetimes import no_calls, plan_graph
 from engine.passes.reorder_search import Proxy, Search, frontier_search
 from tflite_bridge.ir import ABSENT, Graph, verify
 
@@ -51,7 +51,7 @@ class ReorderError(Exception):
 
 
 @dataclasses.dataclass(frozen=True)
-class Choice:
+class OrderChoice:
     """The order compile uses, with the planned peaks that decided it.
 
     Attributes:
@@ -69,11 +69,6 @@ class Choice:
     @property
     def changed(self) -> bool:
         return self.order != tuple(range(len(self.order)))
-
-
-def no_calls(graph: Graph) -> dict[int, None]:
-    """Calls for a graph without kernels: every op plain, RESHAPE-like ops aliases."""
-    return {i: None for i in range(len(graph.ops))}
 
 
 def reorder(graph: Graph, order) -> Graph:
@@ -133,8 +128,7 @@ def dependencies(graph: Graph) -> tuple[int, ...]:
 
 def planned(graph: Graph, calls: Calls, algorithm: str = "best") -> planner.Plan:
     """The engine's own measure: memory analysis, then the planner."""
-    layout = memory.analyse(graph, dict(calls))
-    return planner.plan(list(layout.buffers), algorithm=algorithm)
+    return plan_graph(graph, calls, algorithm)[1]
 
 
 def choose(
@@ -142,20 +136,20 @@ def choose(
     calls: Calls | None = None,
     algorithm: str = "best",
     state_budget: int = STATE_BUDGET,
-) -> Choice:
+) -> OrderChoice:
     """Searches an order and keeps it only if its planned peak beats the stored order's."""
     calls = no_calls(graph) if calls is None else calls
     stored = tuple(range(len(graph.ops)))
     stored_peak = planned(graph, calls, algorithm).peak
     found = search(graph, calls, state_budget)
     if found.order == stored:
-        return Choice(stored, stored_peak, stored_peak, found)
+        return OrderChoice(stored, stored_peak, stored_peak, found)
     peak = planned(
         reorder(graph, found.order), permute_calls(calls, found.order), algorithm
     ).peak
     if peak < stored_peak:
-        return Choice(found.order, stored_peak, peak, found)
-    return Choice(stored, stored_peak, stored_peak, found)
+        return OrderChoice(found.order, stored_peak, peak, found)
+    return OrderChoice(stored, stored_peak, stored_peak, found)
 
 
 def best_order(

@@ -1,7 +1,7 @@
-"""The search behind engine/reorder.py: a live-bytes proxy and a frontier DP over it.
+"""The search behind engine/passes/reorder.py: a live-bytes proxy and a frontier DP over it.
 
 Ops and values are bitmask-indexed so a state (the set of ops already run) is
-one Python int. A *value* is one storage root of engine/memory.py before
+one Python int. A *value* is one storage root of engine/memory/lifetimes.py before
 in-place merging: a non-constant tensor plus the RESHAPE-like aliases of it.
 """
 
@@ -10,8 +10,9 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Mapping
 
-from engine.lower.call import ALIAS_KINDS, Call
+from engine.lower.call import Call
 from engine.memory.buffers import ALIGN, align_up
+from engine.memory.lifetimes import alias_roots
 from tflite_bridge.ir import ABSENT, Graph
 
 
@@ -42,7 +43,7 @@ class Search:
 
 @dataclasses.dataclass(frozen=True)
 class Proxy:
-    """Live bytes per step of any order, counted as engine/memory.py counts them.
+    """Live bytes per step of any order, counted as engine/memory/lifetimes.py counts them.
 
     Per value x: `size` (16-byte footprint), `touch` (ops that read or write
     it), `readers`, `pinned` (a graph output: live to the end), `born` (a graph
@@ -169,13 +170,10 @@ class Proxy:
 def _values(graph: Graph, calls) -> tuple[dict[int, int], list[int]]:
     """Tensor id -> value index for every non-constant tensor the engine plans, and value sizes.
 
-    Values are storage roots after RESHAPE-like aliases (as engine/memory.py
+    Values are storage roots after RESHAPE-like aliases (as engine/memory/lifetimes.py
     merges them); a value's size is its largest member's footprint.
     """
-    root = {t.id: t.id for t in graph.tensors}
-    for i, op in enumerate(graph.ops):
-        if calls[i] is None and op.kind in ALIAS_KINDS:
-            root[op.outputs[0]] = root[op.inputs[0]]
+    root = alias_roots(graph, calls)
     touched = [
         *graph.inputs,
         *(t for op in graph.ops for t in (*op.inputs, *op.outputs)),
@@ -227,7 +225,7 @@ def _inplace(
 
 
 def frontier_search(proxy: Proxy, budget: int, bound: int):
-    """Lowest proxy peak over orders, layer by layer; see engine/reorder.py.
+    """Lowest proxy peak over orders, layer by layer; see engine/passes/reorder.py.
 
     Args:
         proxy: the graph's proxy.

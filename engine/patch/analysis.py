@@ -12,7 +12,7 @@ This module is the analysis, pure functions on the IR:
     and the receptive-field arithmetic (`Window.needs`, `Window.pad_before_in`);
   - `patch_regions`: back-propagation of one output patch through the prefix;
   - `candidate_cuts`, `grid_spans`, `analyse_patches`, `choose`: the search.
-Memory (buffers, lifetimes, the planner) lives in engine/patch_stage.py.
+Memory (buffers, lifetimes, the planner) lives in engine/patch/stage.py.
 
 Padding per patch: a patch's region is clipped to the image, so a window op
 that reads outside it reads TFLite's real padding -- on the image border's
@@ -158,14 +158,14 @@ def windows(graph: Graph, op: Op) -> dict[int, tuple[Window, Window]] | None:
 
 
 def _window_pair(graph: Graph, op: Op) -> tuple[Window, Window]:
-    a = op.attrs
+    attrs = op.attrs
     inp = graph.tensors[op.inputs[0]]
     if op.kind in ("AVERAGE_POOL_2D", "MAX_POOL_2D"):
-        kernel, dilation = (a.filter_height, a.filter_width), (1, 1)
+        kernel, dilation = (attrs.filter_height, attrs.filter_width), (1, 1)
     else:
         kernel = graph.tensors[op.inputs[1]].shape[1:3]
-        dilation = (a.dilation_h_factor, a.dilation_w_factor)
-    stride = (a.stride_h, a.stride_w)
+        dilation = (attrs.dilation_h_factor, attrs.dilation_w_factor)
+    stride = (attrs.stride_h, attrs.stride_w)
     pair = []
     for axis in (0, 1):
         pad = padding_before(op, axis, inp.shape[1 + axis], kernel[axis], stride[axis], dilation[axis])
@@ -294,13 +294,13 @@ def analyse_patches(graph: Graph, cut: Cut, n: int) -> PatchAnalysis:
 
 
 @dataclasses.dataclass(frozen=True)
-class Choice:
+class PatchChoice:
     analysis: PatchAnalysis
     peak: int
 
 
 def choose(graph: Graph, options: PatchOptions, peak: Callable[[PatchAnalysis], int],
-           patchable: Callable[[int], bool] = lambda i: True) -> Choice:
+           patchable: Callable[[int], bool] = lambda i: True) -> PatchChoice:
     """The split and grid with the smallest `peak` within the recomputation limit.
 
     `peak(analysis)` is the arena bytes of that patch plan (the caller plans
@@ -334,5 +334,5 @@ def choose(graph: Graph, options: PatchOptions, peak: Callable[[PatchAnalysis], 
     if best is None:
         why = "; ".join(rejected[:4]) or "no grid fits the cut tensors"
         raise PatchError(f"no patch plan within {options.max_extra_macs:.0%} extra MACs: {why}")
-    return Choice(best, best_key[0])
+    return PatchChoice(best, best_key[0])
 

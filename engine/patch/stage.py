@@ -1,6 +1,6 @@
 """The patch stage as steps and planner buffers; the patched Program.
 
-`build_stage` turns a `PatchAnalysis` (engine/patch.py) into the code of
+`build_stage` turns a `PatchAnalysis` (engine/patch/analysis.py) into the code of
 every patch -- kernel calls retargeted to patch-sized buffers, and window
 copies -- plus the buffers those need, each with a lifetime in the stage's
 step sequence. All patches run the same steps on the same buffers, so one
@@ -8,7 +8,7 @@ pass of steps describes the memory of all of them. Two buffers outlive the
 steps: the split layer's full feature map (filled patch by patch) and, when
 the input is in the arena, the input image. The per-layer part after the split
 keeps its buffers from engine.memory.lifetimes, shifted to follow the stage; everything
-goes through the one planner (engine.planner).
+goes through the one planner (engine/memory/planner.py).
 
 How a kernel reads a patch: window kernels (those taking pad_top/pad_left)
 read any buffer that holds their input region, with the padding argument
@@ -21,11 +21,9 @@ image straight from the caller's frame; kernels without padding arguments
 from __future__ import annotations
 
 import dataclasses
-import functools
-import re
 from collections.abc import Callable
 
-from engine.lower.call import CTYPES, KERNELS, Call, ConstArray, ScratchArg, TensorArg
+from engine.lower.call import CTYPES, Call, ConstArray, ScratchArg, TensorArg
 from engine.lower.ops.elementwise import broadcast_descriptor
 from engine.memory import lifetimes
 from engine.memory.buffers import ALIGN, Buffer, align_up
@@ -40,16 +38,6 @@ RETARGETABLE = frozenset({
 })
 # Patch-size scratch of the kernels that take one (bytes, from the output region).
 _SCRATCH = {"te_depthwise_inplace_s8": lambda out: out.area}
-
-
-@functools.cache
-def kernel_params(function: str) -> tuple[str, ...]:
-    """Parameter names of a kernel, read from its declaration in engine/kernels/*.h."""
-    for header in sorted(KERNELS.glob("*.h")):
-        m = re.search(rf"\b{function}\s*\(([^)]*)\)\s*;", header.read_text())
-        if m:
-            return tuple(re.findall(r"(\w+)\s*$", p.strip())[0] for p in m.group(1).split(","))
-    raise KeyError(f"no declaration of {function} in {KERNELS}/*.h")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -153,24 +141,24 @@ class _Schedule:
     lifetimes: dict
 
 
-def _schedule(graph: Graph, calls, a: PatchAnalysis) -> _Schedule:
-    ops = [i for i in range(a.cut.split) if graph.ops[i].outputs[0] in a.patches[0].regions]
+def _schedule(graph: Graph, calls, analysis: PatchAnalysis) -> _Schedule:
+    ops = [i for i in range(analysis.cut.split) if graph.ops[i].outputs[0] in analysis.patches[0].regions]
     order, reads = [], {}
     for i in ops:
         op, call = graph.ops[i], calls[i]
-        window_read = "pad_top" in kernel_params(call.function)
+        window_read = "pad_top" in call.names
         for slot, win in patch.windows(graph, op).items():
             tid = op.inputs[slot]
             out = op.outputs[0]
             crop = None
-            if not window_read and any(_source(graph, p, tid) != p.regions[out] for p in a.patches):
+            if not window_read and any(_source(graph, p, tid) != p.regions[out] for p in analysis.patches):
                 crop = len(order)
                 order.append(("crop", i, slot))
             reads[(i, slot)] = _Read(tid, win, crop)
         order.append(("kernel", i))
-        if op.outputs[0] == a.cut.tensor:
+        if op.outputs[0] == analysis.cut.tensor:
             order.append(("store", i))
-    holder, lifetimes = _assign_buffers(graph, calls, a, order, reads)
+    holder, lifetimes = _assign_buffers(graph, calls, analysis, order, reads)
     return _Schedule(tuple(order), reads, holder, lifetimes)
 
 
@@ -196,9 +184,9 @@ def _uses(order, reads, cut_tensor: int) -> dict:
     return uses
 
 
-def _assign_buffers(graph: Graph, calls, a: PatchAnalysis, order, reads):
+def _assign_buffers(graph: Graph, calls, analysis: PatchAnalysis, order, reads):
     """Buffers for every value, in-place where the kernel allows and the input dies."""
-    uses = _uses(order, reads, a.cut.tensor)
+    uses = _uses(order, reads, analysis.cut.tensor)
     next_id = len(graph.tensors) + len(graph.ops)  # after tensor and scratch ids
     holder, lifetimes = {}, {}
 
@@ -214,7 +202,7 @@ def _assign_buffers(graph: Graph, calls, a: PatchAnalysis, order, reads):
             new_buffer(("crop", i, entry[2]), step)
         elif kind == "kernel":
             out = graph.ops[i].outputs[0]
-            shared = _inplace_value(graph, calls, a, i, reads, uses, step)
+            shared = _inplace_value(graph, calls, analysis, i, reads, uses, step)
             if shared is not None:
                 holder[out] = holder[shared]
             else:
@@ -228,7 +216,7 @@ def _assign_buffers(graph: Graph, calls, a: PatchAnalysis, order, reads):
     return holder, {b: tuple(life) for b, life in lifetimes.items()}
 
 
-def _inplace_value(graph: Graph, calls, a: PatchAnalysis, i: int, reads, uses, step: int):
+def _inplace_value(graph: Graph, calls, analysis: PatchAnalysis, i: int, reads, uses, step: int):
     """The input value op i may overwrite (its Call allows it and it dies here), or None."""
     call = calls[i]
     if call.alias is None:
@@ -238,7 +226,7 @@ def _inplace_value(graph: Graph, calls, a: PatchAnalysis, i: int, reads, uses, s
     if value in graph.inputs or max(uses.get(value, [step])) > step:
         return None
     out = graph.ops[i].outputs[0]
-    if any(p.regions[out].area > _source(graph, p, r.tensor).area for p in a.patches):
+    if any(p.regions[out].area > _source(graph, p, r.tensor).area for p in analysis.patches):
         return None  # the in-place kernels need the output no larger than the input
     return value
 
@@ -253,20 +241,20 @@ def _value_bytes(graph: Graph, calls, p: patch.Patch, value) -> int:
     return _SCRATCH[calls[value[1]].function](out)
 
 
-def build_stage(graph: Graph, calls, a: PatchAnalysis, input_in_arena: bool) -> PatchStage:
+def build_stage(graph: Graph, calls, analysis: PatchAnalysis, input_in_arena: bool) -> PatchStage:
     """Steps of every patch and the stage's buffers; see module doc."""
-    sched = _schedule(graph, calls, a)
+    sched = _schedule(graph, calls, analysis)
     sizes = dict.fromkeys(sched.lifetimes, 0)
     for value, buf in sched.holder.items():
-        sizes[buf] = max(sizes[buf], *(_value_bytes(graph, calls, p, value) for p in a.patches))
+        sizes[buf] = max(sizes[buf], *(_value_bytes(graph, calls, p, value) for p in analysis.patches))
     steps = len(sched.order)
     buffers = [Buffer(b, align_up(sizes[b], ALIGN), first, last, ALIGN)
                for b, (first, last) in sorted(sched.lifetimes.items())]
     if input_in_arena:
         tid = graph.inputs[0]
         buffers.append(Buffer(tid, align_up(graph.tensors[tid].nbytes, ALIGN), 0, steps - 1, ALIGN))
-    code = tuple(tuple(_patch_steps(graph, calls, sched, p, input_in_arena)) for p in a.patches)
-    return PatchStage(a, input_in_arena, code, steps, tuple(buffers))
+    code = tuple(tuple(_patch_steps(graph, calls, sched, p, input_in_arena)) for p in analysis.patches)
+    return PatchStage(analysis, input_in_arena, code, steps, tuple(buffers))
 
 
 def _loc(graph: Graph, sched: _Schedule, value, tid: int, input_in_arena: bool, offset: int = 0) -> Loc:
@@ -320,9 +308,8 @@ def _kernel_step(graph: Graph, call: Call, sched: _Schedule, p: patch.Patch, i: 
         "pad_left": first.window[1].pad_before_in(out.cols, src.cols),
         "pixels": out.area,
     }
-    params = kernel_params(call.function)
     args = []
-    for name, arg in zip(params, call.args):
+    for name, arg in call.named():
         if isinstance(arg, TensorArg) and arg.tensor in slot_of:
             r = sched.reads[(i, slot_of[arg.tensor])]
             value = ("crop", i, slot_of[arg.tensor]) if r.crop is not None else r.tensor
@@ -372,10 +359,10 @@ def suffix_buffers(layout: lifetimes.MemoryLayout, split: int, steps: int) -> li
     return kept
 
 
-def stage_buffers(graph: Graph, calls, a: PatchAnalysis, input_in_arena: bool, layouts: dict):
+def stage_buffers(graph: Graph, calls, analysis: PatchAnalysis, input_in_arena: bool, layouts: dict):
     """(stage, suffix layout, every buffer of the patched program); `layouts` caches per split."""
-    split = a.cut.split
-    stage = build_stage(graph, calls, a, input_in_arena)
+    split = analysis.cut.split
+    stage = build_stage(graph, calls, analysis, input_in_arena)
     if split not in layouts:
         layouts[split] = suffix_layout(graph, calls, split)
     return stage, layouts[split], list(stage.buffers) + suffix_buffers(layouts[split], split, stage.steps)

@@ -7,7 +7,7 @@ a non-negative linear form over a few shape features:
     instructions ~ c0 + c1 * macs + c2 * out_elements + c3 * in_elements + c4 * out_pixels + c5 * edge_elements
 
 (`edge_elements` is (out_h + out_w) * channels: border handling in padded windows). Coefficients
-come from `fit` on per-op counts of the profile build (`engine.target.verify.profile_program`);
+come from `fit` on per-op counts of the profile build (`engine.target.on_target.profile_program`);
 `bench/latency_fit.py` measures a set of subnets and shared models, fits, reports the error on
 held-out subnets and writes `latency_<target>.json` beside this module, which `load` reads.
 

@@ -1,10 +1,10 @@
 """Verify and measure a model on an emulated Cortex-M core.
 
-`verify_target` generates the model's folder for the target, builds it with
+`check_on_target` generates the model's folder for the target, builds it with
 arm-none-eabi-gcc and runs it under QEMU three ways:
 
   - trace build: every op's outputs for every sample, compared with TFLM with
-    zero tolerance (engine.verify.compare_with_tflm, as on the host);
+    zero tolerance (engine.check.bitexact.compare_with_tflm, as on the host);
   - bench build: exact instructions per invoke (its outputs must equal the
     trace build's, so what is measured is what was verified);
   - profile build (optional): exact instructions per op.
@@ -24,7 +24,7 @@ import numpy as np
 
 from engine import codegen
 from engine.check.bitexact import (
-    VerifyReport,
+    BitExactReport,
     compare_with_tflm,
     model_bytes,
     random_inputs,
@@ -52,7 +52,7 @@ class TargetReport:
     """A TFLM verification on the target plus its exact measurements.
 
     Attributes:
-        verify: the zero-tolerance comparison of the trace run with TFLM.
+        exactness: the zero-tolerance comparison of the trace run with TFLM.
         target: e.g. "cortex-m7".
         instructions: per sample, instructions inside invoke() (bench build).
         macs: conv + depthwise + fully connected multiply-accumulates.
@@ -62,7 +62,7 @@ class TargetReport:
         profile: per op (profile build, first sample), else ().
     """
 
-    verify: VerifyReport
+    exactness: BitExactReport
     target: str
     instructions: tuple[int, ...]
     macs: int
@@ -73,7 +73,7 @@ class TargetReport:
 
     @property
     def bit_exact(self) -> bool:
-        return self.verify.bit_exact
+        return self.exactness.bit_exact
 
     def as_dict(self) -> dict:
         first = self.instructions[0]
@@ -94,7 +94,7 @@ class TargetReport:
         }
 
 
-def verify_target(source, target: str, samples: int = 10, seed: int = 0,
+def check_on_target(source, target: str, samples: int = 10, seed: int = 0,
                   inputs: Sequence[Sequence[np.ndarray]] = (), options: CompileOptions = CompileOptions(),
                   profile: bool = False, intermediates: bool = True,
                   workdir: pathlib.Path | None = None) -> TargetReport:
@@ -155,7 +155,7 @@ def profile_program(program: Program, seed: int = 0) -> tuple[OpProfile, ...]:
     """Exact instructions per op of a compiled program on its Cortex-M target, one random input.
 
     No TFLM comparison (the program may come from a graph TFLM cannot run, e.g. the
-    estimator's zero-weight subnets); `verify_target(..., profile=True)` is the checked form.
+    estimator's zero-weight subnets); `check_on_target(..., profile=True)` is the checked form.
     """
     t = cortexm.target(program.options.target)
     cortexm.check_toolchain()

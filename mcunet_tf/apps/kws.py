@@ -126,7 +126,7 @@ def check_frontend(index, config, tflite: pathlib.Path, clips: int = FRONTEND_CH
     """
     import numpy as np
 
-    from engine.check.bitexact import verify_model
+    from engine.check.bitexact import check_bit_exact
     from engine.check.tflm import Tflm
     from mcunet_tf.datasets import features, frontend_c, kws_audio_dataset
 
@@ -139,7 +139,7 @@ def check_frontend(index, config, tflite: pathlib.Path, clips: int = FRONTEND_CH
     from_tf = features.quantize(features.tf_features(audio, FEATURES).numpy(), scale, zero_point)
     diff = np.abs(from_c.astype(np.int32) - from_tf.astype(np.int32))
     data = pathlib.Path(tflite).read_bytes()
-    verified = verify_model(data, samples=0, inputs=[[x[None]] for x in from_c])
+    verified = check_bit_exact(data, samples=0, inputs=[[x[None]] for x in from_c])
     runtime = Tflm(data)
     top = [[int(np.argmax(runtime.run([x[None]], 1)[0])) for x in xs] for xs in (from_c, from_tf)]
     return {"clips": len(pcm), "values": int(diff.size), "differing": int(np.count_nonzero(diff)),

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from engine.check.bitexact import verify_model
+from engine.check.bitexact import check_bit_exact
 from tests.conftest import DATA, INT8_MODELS
 from tflite_bridge import analysis, read
 
@@ -30,7 +30,7 @@ def real_inputs(key: str) -> list[list[np.ndarray]]:
 
 @pytest.mark.parametrize("key", sorted(INT8_MODELS))
 def test_shared_model_bit_exact(key):
-    report = verify_model(INT8_MODELS[key], samples=100, seed=1, inputs=real_inputs(key))
+    report = check_bit_exact(INT8_MODELS[key], samples=100, seed=1, inputs=real_inputs(key))
     assert report.bit_exact, report.mismatches[:3]
     assert report.tensors_compared >= report.samples * len(read(INT8_MODELS[key]).ops)
     assert report.arena_bytes <= PLAIN_BOUNDS[key] == analysis.activation_lower_bound(read(INT8_MODELS[key]))
@@ -40,5 +40,5 @@ def test_shared_model_bit_exact(key):
 
 @pytest.mark.parametrize("key", sorted(INT8_MODELS))
 def test_shared_model_clean_under_sanitizers(key):
-    report = verify_model(INT8_MODELS[key], samples=2, seed=2, sanitize=True)
+    report = check_bit_exact(INT8_MODELS[key], samples=2, seed=2, sanitize=True)
     assert report.bit_exact

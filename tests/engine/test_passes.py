@@ -2,7 +2,7 @@
 
 import pytest
 
-from engine.check.bitexact import verify_model
+from engine.check.bitexact import check_bit_exact
 from engine.compile import CompileOptions, compile_graph
 from engine.passes import fuse_pad as passes
 from tests.oneop import int8_model
@@ -37,7 +37,7 @@ def test_pad_fuses_into_conv_bit_exact(kind, pads, strides, padding):
     fused = passes.fuse_pad(graph)
     assert [op.kind for op in fused.ops] == [op.kind for op in graph.ops if op.kind != "PAD"]
     assert hasattr(fused.ops[0].attrs, "pads")
-    report = verify_model(model, samples=20, seed=4)
+    report = check_bit_exact(model, samples=20, seed=4)
     assert report.bit_exact, report.mismatches[:3]
     # the padded copy of the input is never stored: the arena is the input plus the output
     program = compile_graph(graph, CompileOptions(inplace=False))
@@ -57,4 +57,4 @@ def test_pad_with_two_readers_stays():
     model = int8_model(build, [(8, 8, 3)], key="fuse_pad_two_readers")
     graph = read(model)
     assert passes.fuse_pad(graph) == graph
-    assert verify_model(model, samples=5).bit_exact
+    assert check_bit_exact(model, samples=5).bit_exact

@@ -105,9 +105,9 @@ def options(name: str, **fields):
 def assert_bit_exact(
     model: bytes, samples: int = 3, inputs=(), sanitize: bool = False
 ) -> None:
-    """engine.verify on `model`: every tensor equal to TFLM's, byte for byte."""
-    from engine.check.bitexact import first_lines, verify_model
+    """engine.check.bitexact on `model`: every tensor equal to TFLM's, byte for byte."""
+    from engine.check.bitexact import check_bit_exact, first_lines
 
-    report = verify_model(model, samples=samples, inputs=inputs, sanitize=sanitize)
+    report = check_bit_exact(model, samples=samples, inputs=inputs, sanitize=sanitize)
     assert report.bit_exact, first_lines(report)
     assert report.tensors_compared > 0

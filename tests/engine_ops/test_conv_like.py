@@ -1,7 +1,7 @@
 """CONV_2D, DEPTHWISE_CONV_2D, FULLY_CONNECTED, pooling and MEAN/SUM against TFLM.
 
 Every case is a one-op int8 model from the real TF converter (tests/oneop.py),
-compiled to C, built and run on the host by engine.verify.verify_model, which
+compiled to C, built and run on the host by engine.check.bitexact.check_bit_exact, which
 compares the output and every op-written tensor with the TFLM runtime at zero
 tolerance. Cases the converter never emits (per-tensor conv weights,
 per-channel FC weights, equal MEAN scales, huge biases) are made by rewriting
@@ -18,7 +18,7 @@ os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
 import numpy as np
 import pytest
 
-from engine.check.bitexact import first_lines, verify_model
+from engine.check.bitexact import check_bit_exact, first_lines
 from engine.compile import CompileOptions, EngineError, compile_graph
 from tests.oneop import int8_model, replace_tensor
 from tflite_bridge import read, write
@@ -46,7 +46,7 @@ def _tf():
 
 
 def _check(model: bytes, inplace: bool = True, sanitize: bool = False) -> None:
-    report = verify_model(model, samples=SAMPLES, options=CompileOptions(inplace=inplace), sanitize=sanitize)
+    report = check_bit_exact(model, samples=SAMPLES, options=CompileOptions(inplace=inplace), sanitize=sanitize)
     assert report.bit_exact, first_lines(report)
     assert report.tensors_compared >= SAMPLES
 

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from ai_edge_litert import schema_py_generated as schema
 
-from engine.check.bitexact import first_lines, verify_model
+from engine.check.bitexact import check_bit_exact, first_lines
 from engine.lower.ops.layout import copy_descriptor, strided_slice_axis
 from tests.engine_ops.handmade import Spec, assert_bit_exact, one_op_model, options
 
@@ -247,7 +247,7 @@ def test_gather(shape, positions, axis, batch_dims, constant_positions):
     x = np.random.default_rng(0).integers(-128, 128, shape).astype(np.int8)
     sample = [x] if constant_positions else [x, positions]
     sanitize = batch_dims == 1 and not constant_positions  # one case under ASan/UBSan
-    report = verify_model(model, samples=0, inputs=[sample], sanitize=sanitize)
+    report = check_bit_exact(model, samples=0, inputs=[sample], sanitize=sanitize)
     assert report.bit_exact, first_lines(report)
 
 
@@ -267,7 +267,7 @@ def test_arg_min_max(kind, shape, axis):
     ties = (
         np.random.default_rng(0).integers(-3, 3, shape).astype(np.int8)
     )  # many ties: first index wins
-    report = verify_model(
+    report = check_bit_exact(
         model,
         samples=2,
         inputs=[[ties]],

@@ -3,7 +3,7 @@
 Three kinds of evidence:
   * tables: every int8 -> int8 pointwise op is lowered to a 256-entry table;
     each table is compared entry by entry with TFLM run on all 256 inputs;
-  * verify_model: one-op models (hand-built for chosen quantisation, or from
+  * check_bit_exact: one-op models (hand-built for chosen quantisation, or from
     the real converter) are compiled to C, run, and compared tensor by tensor;
   * sanitizers: a converter-built model using every kernel file runs under
     ASan + UBSan.

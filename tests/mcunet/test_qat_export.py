@@ -13,7 +13,7 @@ os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
-from engine.check.bitexact import verify_model  # noqa: E402
+from engine.check.bitexact import check_bit_exact  # noqa: E402
 from engine.compile import compile_graph  # noqa: E402
 from mcunet_tf import qat  # noqa: E402
 from mcunet_tf.config import SearchSpace  # noqa: E402
@@ -71,7 +71,7 @@ def test_qat_export_gives_an_int8_model_the_engine_runs_bit_exact(qat_result, da
     assert kinds == {"CONV_2D", "DEPTHWISE_CONV_2D", "ADD", "MEAN", "FULLY_CONNECTED"}, kinds
     assert qat_result.bit_exact
     # The same file verified again independently, on random inputs.
-    assert verify_model(qat_result.tflite_path, samples=2, seed=5).bit_exact
+    assert check_bit_exact(qat_result.tflite_path, samples=2, seed=5).bit_exact
 
 
 def test_qat_export_figures_are_the_engines_and_the_estimators(qat_result):
@@ -109,7 +109,7 @@ def test_ptq_export_over_budget_fails_loudly_but_leaves_a_valid_tflite(data, tmp
     tflite = (tmp_path / "ptq.tflite").read_bytes()
     assert not (tmp_path / "ptq").exists()  # no C folder for a model over budget
     assert compile_graph(read(tflite)).arena_bytes == estimate(micro_config()).sram_bytes
-    assert verify_model(tflite, samples=2).bit_exact
+    assert check_bit_exact(tflite, samples=2).bit_exact
 
 
 def _cost(sram: int, const: int, code: int = 100) -> Cost:

@@ -13,7 +13,7 @@ import pytest
 
 from engine import codegen
 from engine.check import build
-from engine.check.bitexact import first_lines, verify_model
+from engine.check.bitexact import check_bit_exact, first_lines
 from engine.check.compare import patch_figures
 from engine.compile import CompileOptions, EngineError, compile_graph
 from engine.patch.analysis import PatchOptions
@@ -57,13 +57,13 @@ def test_the_input_is_an_arena_buffer_only_when_asked(model, programs):
 
 
 def test_frame_mode_is_bit_exact_with_tflm(model):
-    report = verify_model(model, samples=3, seed=1, options=CompileOptions(name="mbv2", patch=PatchOptions()))
+    report = check_bit_exact(model, samples=3, seed=1, options=CompileOptions(name="mbv2", patch=PatchOptions()))
     assert report.bit_exact, first_lines(report)
 
 
 def test_input_in_arena_is_bit_exact_with_tflm(model):
     options = CompileOptions(name="mbv2", patch=PatchOptions(input_in_arena=True))
-    report = verify_model(model, samples=1, seed=2, options=options)
+    report = check_bit_exact(model, samples=1, seed=2, options=options)
     assert report.bit_exact, first_lines(report)
 
 

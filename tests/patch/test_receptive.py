@@ -1,4 +1,4 @@
-"""Receptive-field and per-patch padding arithmetic (engine/patch.py), without a compiler.
+"""Receptive-field and per-patch padding arithmetic (engine/patch/analysis.py), without a compiler.
 
 A numpy model of a window kernel -- taps clipped to the buffer it is given,
 exactly how the C kernels treat padding -- is run once on the whole input with

@@ -7,7 +7,7 @@ feature map (assembled from the patches), bit for bit.
 
 import pytest
 
-from engine.check.bitexact import first_lines, verify_model
+from engine.check.bitexact import check_bit_exact, first_lines
 from engine.compile import CompileOptions, compile_graph
 from engine.patch.analysis import PatchOptions
 from tests.oneop import int8_model
@@ -51,7 +51,7 @@ def _check(model: bytes, split: int, grid: int, input_in_arena: bool) -> None:
                                                           input_in_arena=input_in_arena))
     program = compile_graph(read(model), options)
     assert (program.patch.split, program.patch.analysis.grid) == (split, grid)
-    report = verify_model(model, samples=2, seed=split, options=options)
+    report = check_bit_exact(model, samples=2, seed=split, options=options)
     assert report.bit_exact, first_lines(report)
     assert report.tensors_compared == 2 * (len(program.graph.ops) - split + 1)
 
@@ -78,7 +78,7 @@ def test_patch_stage_is_clean_under_sanitizers_and_deterministic():
 
     model = residual_cnn(7, 2, "same")
     options = CompileOptions(name="m", patch=PatchOptions(max_extra_macs=100.0, split=4, grid=3))
-    report = verify_model(model, samples=1, options=options, sanitize=True)
+    report = check_bit_exact(model, samples=1, options=options, sanitize=True)
     assert report.bit_exact, first_lines(report)
     assert codegen.render(compile_graph(read(model), options)) == codegen.render(compile_graph(read(model), options))
 
@@ -103,7 +103,7 @@ def test_reordering_and_patches_together():
                           "reorder": CompileOptions(name="m", reorder=True),
                           "both": CompileOptions(name="m", reorder=True, patch=patch)}.items():
         arenas[name] = compile_graph(read(model), options).arena_bytes
-    report = verify_model(model, samples=2, options=CompileOptions(name="m", reorder=True, patch=patch))
+    report = check_bit_exact(model, samples=2, options=CompileOptions(name="m", reorder=True, patch=patch))
     assert report.bit_exact, first_lines(report)
     assert report.arena_bytes == arenas["both"]
     # Stem 3,072 + 32,768 B, whatever the order; patched, the wide-first branches (2,048 + 24,576 B)

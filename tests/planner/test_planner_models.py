@@ -1,6 +1,6 @@
 """The planner on the MLPerf Tiny int8 models (models/mlperf_tiny, or $MCUNET_MODELS).
 
-Buffers are TFLM's plain lifetimes (engine.planner_graph). The expected
+Buffers are TFLM's plain lifetimes (engine.memory.lifetimes with the TFLM rules). The expected
 numbers are the ones measured with the TFLM runtime (models README): its
 greedy planner's activation arena, and the lifetime lower bound.
 """
@@ -10,8 +10,8 @@ import time
 import pytest
 
 from engine.memory import exact as planner_exact
+from engine.memory.lifetimes import TFLM, analyse
 from engine.memory.planner import ALGORITHMS, check_no_overlap, lower_bound, plan
-from engine.memory.planner_graph import activation_buffers, tensor_uses
 from tests.conftest import MODELS
 from tflite_bridge import read
 
@@ -29,7 +29,7 @@ def _graph(name):
 
 
 def _buffers(name):
-    return activation_buffers(_graph(name))
+    return analyse(_graph(name), rules=TFLM).buffers
 
 
 @pytest.mark.parametrize("name", sorted(EXPECTED))
@@ -67,10 +67,10 @@ def test_plan_on_vww_takes_under_a_second():
 
 def test_vww_lifetimes_follow_tflm():
     graph = _graph("mlperf_vww_96_int8.tflite")
-    uses = tensor_uses(graph)
+    buffers = {b.id: b for b in analyse(graph, rules=TFLM).buffers}
     last = len(graph.ops) - 1
-    assert min(uses[graph.inputs[0]]) == 0
-    assert max(uses[graph.outputs[0]]) == last
-    assert all(not graph.tensors[t].is_constant for t in uses)
+    assert buffers[graph.inputs[0]].first == 0
+    assert buffers[graph.outputs[0]].last == last
+    assert all(not graph.tensors[t].is_constant for t in buffers)
     # conv 0 writes tensor 58, depthwise conv 1 reads it
-    assert (min(uses[58]), max(uses[58])) == (0, 1)
+    assert (buffers[58].first, buffers[58].last) == (0, 1)

@@ -7,8 +7,8 @@ import pytest
 from engine.check import memory_report
 from engine.cli import main
 from engine.memory import planner
+from engine.memory.lifetimes import TFLM, analyse, live_per_step
 from engine.memory.planner import Buffer
-from engine.memory.planner_graph import activation_buffers
 from tests.conftest import INT8_MODELS
 from tests.reorder.test_reorder import branching_model_bytes
 from tflite_bridge import read
@@ -23,7 +23,7 @@ def branching_model(tmp_path_factory):
 
 def test_live_per_step_sums_footprints_of_live_buffers():
     buffers = [Buffer(0, 10, 0, 1), Buffer(1, 32, 1, 2), Buffer(2, 5, 2, 2, align=4)]
-    assert memory_report.live_per_step(buffers, 3) == (16, 48, 40)
+    assert live_per_step(buffers, 3) == (16, 48, 40)
 
 
 def test_report_of_a_branching_model(branching_model):
@@ -35,7 +35,7 @@ def test_report_of_a_branching_model(branching_model):
     assert max(reordered.live) == 16384
     assert (
         tflm.arena
-        == planner.plan(activation_buffers(graph), algorithm="greedy_by_size").peak
+        == planner.plan(analyse(graph, rules=TFLM).buffers, algorithm="greedy_by_size").peak
     )
     for s in report.series:  # no plan is smaller than what is live at one op
         assert len(s.live) == len(graph.ops) and max(s.live) <= s.arena

@@ -202,12 +202,12 @@ def branching_model_bytes() -> bytes:
 
 
 def test_branching_model_runs_bit_exact_in_a_smaller_arena():
-    from engine.check.bitexact import verify_model
+    from engine.check.bitexact import check_bit_exact
 
     data = branching_model_bytes()
     graph = read(data)
     before = compile_graph(graph).arena_bytes
-    report = verify_model(data, samples=3, options=CompileOptions(reorder=True))
+    report = check_bit_exact(data, samples=3, options=CompileOptions(reorder=True))
     assert report.bit_exact, report.mismatches
     # Wide convs first: the input and 16+32+48 channels are live at once
     # (2,048 + 24,576 bytes); branch by branch the widest branch sets the peak.

@@ -17,7 +17,7 @@ from engine.compile import CompileOptions, compile_graph
 from engine.lower.call import ALIAS_KINDS
 from engine.lower.lowering import supported_kinds
 from engine.target import cortexm, qemu
-from engine.target.on_target import verify_target
+from engine.target.on_target import check_on_target
 from tests.conftest import INT8_MODELS
 from tests.oneop import int8_model
 from tflite_bridge import read
@@ -41,11 +41,11 @@ def missing_lowerings(path) -> set[str]:
 
 @pytest.mark.parametrize("target", TARGETS)
 def test_one_op_softmax_bit_exact(target):
-    report = verify_target(softmax_model(), target, samples=8, seed=3)
-    assert report.bit_exact, report.verify.mismatches[:3]
-    assert report.verify.tensors_compared == 8
+    report = check_on_target(softmax_model(), target, samples=8, seed=3)
+    assert report.bit_exact, report.exactness.mismatches[:3]
+    assert report.exactness.tensors_compared == 8
     assert report.macs == 0 and all(n > 100 for n in report.instructions)
-    assert report.model.bss == report.verify.arena_bytes  # the arena is the model's only variable
+    assert report.model.bss == report.exactness.arena_bytes  # the arena is the model's only variable
 
 
 @pytest.mark.parametrize("target", TARGETS)
@@ -54,10 +54,10 @@ def test_shared_model_bit_exact(key, target):
     missing = missing_lowerings(INT8_MODELS[key])
     if missing:
         pytest.skip(f"no lowering yet for {sorted(missing)}")
-    report = verify_target(INT8_MODELS[key], target, samples=2, seed=5)
-    assert report.bit_exact, report.verify.mismatches[:3]
-    assert report.verify.tensors_compared >= 2 * len(read(INT8_MODELS[key]).ops)
-    assert report.model.bss == report.verify.arena_bytes
+    report = check_on_target(INT8_MODELS[key], target, samples=2, seed=5)
+    assert report.bit_exact, report.exactness.mismatches[:3]
+    assert report.exactness.tensors_compared >= 2 * len(read(INT8_MODELS[key]).ops)
+    assert report.model.bss == report.exactness.arena_bytes
     assert 0 < report.instructions[0] / report.macs < 20
 
 
@@ -104,7 +104,7 @@ def test_probe_counts_single_instructions(tmp_path, target):
 
 @pytest.mark.parametrize("target", TARGETS)
 def test_profile_adds_up(target):
-    report = verify_target(softmax_model(), target, samples=1, profile=True)
+    report = check_on_target(softmax_model(), target, samples=1, profile=True)
     (op,) = report.profile
     assert op.kind == "SOFTMAX"
     # The per-op figure includes the hook's argument set-up; invoke's own

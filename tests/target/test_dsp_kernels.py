@@ -21,7 +21,7 @@ import pytest
 
 from engine.compile import CompileOptions, compile_graph
 from engine.target import cortexm
-from engine.target.on_target import verify_target
+from engine.target.on_target import check_on_target
 from tests.engine_ops.test_conv_like import unfoldable_bias
 from tests.oneop import int8_model, replace_tensor
 from tflite_bridge import read, write
@@ -139,9 +139,9 @@ def dsp_functions(model: bytes, target: str, inplace: bool = True) -> list[str]:
 def check(model: bytes, target: str, inplace: bool = True, samples: int = 3):
     functions = dsp_functions(model, target, inplace)
     assert functions and all(f.endswith("_dsp") for f in functions), functions
-    report = verify_target(model, target, samples=samples, seed=11, options=CompileOptions(inplace=inplace))
-    assert report.bit_exact, report.verify.mismatches[:3]
-    assert report.verify.tensors_compared == samples * len(read(model).ops)
+    report = check_on_target(model, target, samples=samples, seed=11, options=CompileOptions(inplace=inplace))
+    assert report.bit_exact, report.exactness.mismatches[:3]
+    assert report.exactness.tensors_compared == samples * len(read(model).ops)
     return functions
 
 

@@ -150,11 +150,11 @@ class ConvPrepare:
 
 def prepare(graph: Graph, op: Op, inp: Tensor, filt: Tensor, out: Tensor, k_hw: tuple[int, int]) -> ConvPrepare:
     """Bias, TFLite padding (or fused explicit pads), zero points and per-channel requantisation."""
-    a = op.attrs
+    attrs = op.attrs
     out_c = out.shape[3]
     pad_top, pad_left = geometry(
-        op, tuple(inp.shape[1:3]), tuple(out.shape[1:3]), k_hw, (a.stride_h, a.stride_w),
-        (a.dilation_h_factor, a.dilation_w_factor), a.padding,
+        op, tuple(inp.shape[1:3]), tuple(out.shape[1:3]), k_hw, (attrs.stride_h, attrs.stride_w),
+        (attrs.dilation_h_factor, attrs.dilation_w_factor), attrs.padding,
     )
     return ConvPrepare(
         bias=bias_values(graph, op, 2, out_c),
@@ -162,7 +162,7 @@ def prepare(graph: Graph, op: Op, inp: Tensor, filt: Tensor, out: Tensor, k_hw: 
         pad_left=pad_left,
         in_zp=activation_scale(inp)[1],
         out_zp=activation_scale(out)[1],
-        rq=conv_requant(op, inp, filt, out, out_c, a.fused_activation_function),
+        rq=conv_requant(op, inp, filt, out, out_c, attrs.fused_activation_function),
     )
 
 

@@ -15,68 +15,35 @@ from tflite_bridge.ir import Graph, Op
 
 @lowering("DEPTHWISE_CONV_2D")
 def lower_depthwise(graph: Graph, op: Op, options: LowerOptions) -> Call:
-    a = op.attrs
+    attrs = op.attrs
     inp, filt, out, (in_h, in_w, in_c), (out_h, out_w, out_c) = cc.operands(graph, op)
     if len(filt.shape) != 4 or filt.shape[0] != 1 or filt.shape[3] != out_c:
         raise UnsupportedOp(f"DEPTHWISE_CONV_2D: filter shape {filt.shape} for {out_c} output channels")
     _, k_h, k_w, _ = filt.shape
     multiplier = out_c // in_c
-    if multiplier * in_c != out_c or a.depth_multiplier != multiplier:
-        raise UnsupportedOp(f"DEPTHWISE_CONV_2D: {in_c} -> {out_c} channels with depth_multiplier {a.depth_multiplier}")
-    p = cc.prepare(graph, op, inp, filt, out, (k_h, k_w))
-    bias, pad_top, pad_left, in_zp, out_zp, rq = p.bias, p.pad_top, p.pad_left, p.in_zp, p.out_zp, p.rq
+    if multiplier * in_c != out_c or attrs.depth_multiplier != multiplier:
+        raise UnsupportedOp(f"DEPTHWISE_CONV_2D: {in_c} -> {out_c} channels with depth_multiplier "
+                            f"{attrs.depth_multiplier}")
+    prepared = cc.prepare(graph, op, inp, filt, out, (k_h, k_w))
+    bias, pad_top, pad_left, in_zp, out_zp, rq = (prepared.bias, prepared.pad_top, prepared.pad_left,
+                                                 prepared.in_zp, prepared.out_zp, prepared.rq)
     mult, shift = cc.requant_args(rq)
     taps = None if filt.data is None else filt.data.reshape(-1, out_c).T
     cc.check_accumulator(op, bias, taps, -in_zp)
     folded = cc.folded_bias(op, bias, taps, -in_zp)
-    strides = (a.stride_h, a.stride_w, a.dilation_h_factor, a.dilation_w_factor, pad_top, pad_left)
+    strides = (attrs.stride_h, attrs.stride_w, attrs.dilation_h_factor, attrs.dilation_w_factor, pad_top, pad_left)
     dsp = _dsp.requant(bias, rq.multipliers, rq.shifts, taps, -in_zp, out_zp)
     if _dsp.use_dsp(options) and dsp is not None and multiplier == 1:
         return _dsp_call(graph, op, options, dsp, strides, (-in_zp, dsp.output_offset, rq.act_min, rq.act_max))
-    tail = (-in_zp, out_zp, mult, shift, rq.act_min, rq.act_max)
-    bias_args = (cc.bias_arg(graph, op, 2, out_c), 0 if folded is None else folded)
+    window = dict(zip(("stride_h", "stride_w", "dilation_h", "dilation_w", "pad_top", "pad_left"), strides))
+    common = dict(input=TensorArg(inp.id), in_h=in_h, in_w=in_w, filter=TensorArg(filt.id), k_h=k_h, k_w=k_w,
+                  bias=cc.bias_arg(graph, op, 2, out_c), bias_folded=0 if folded is None else folded,
+                  output=TensorArg(out.id), out_h=out_h, out_w=out_w, **window, input_offset=-in_zp,
+                  output_offset=out_zp, multiplier=mult, shift=shift, act_min=rq.act_min, act_max=rq.act_max)
     if options.inplace and multiplier == 1 and out_h * out_w <= in_h * in_w:
-        args = (
-            TensorArg(inp.id),
-            in_h,
-            in_w,
-            in_c,
-            TensorArg(filt.id),
-            k_h,
-            k_w,
-            *bias_args,
-            TensorArg(out.id),
-            out_h,
-            out_w,
-            *strides,
-            *tail,
-            ScratchArg(),
-        )
-        return Call(
-            "te_depthwise_inplace_s8",
-            args,
-            ("te_depthwise",),
-            scratch_bytes=out_h * out_w,
-            alias=(0, 0),
-            alias_bytes=max(inp.nbytes, out.nbytes),
-        )
-    args = (
-        TensorArg(inp.id),
-        in_h,
-        in_w,
-        in_c,
-        TensorArg(filt.id),
-        k_h,
-        k_w,
-        multiplier,
-        *bias_args,
-        TensorArg(out.id),
-        out_h,
-        out_w,
-        *strides,
-        *tail,
-    )
-    return Call("te_depthwise_s8", args, ("te_depthwise",))
+        return Call.of("te_depthwise_inplace_s8", ("te_depthwise",), channels=in_c, scratch=ScratchArg(), **common,
+                       scratch_bytes=out_h * out_w, alias=(0, 0), alias_bytes=max(inp.nbytes, out.nbytes))
+    return Call.of("te_depthwise_s8", ("te_depthwise",), in_c=in_c, depth_multiplier=multiplier, **common)
 
 
 def _dsp_call(graph: Graph, op: Op, options: LowerOptions, dsp: _dsp.Requant, strides, offsets) -> Call:
@@ -86,9 +53,9 @@ def _dsp_call(graph: Graph, op: Op, options: LowerOptions, dsp: _dsp.Requant, st
     head = (TensorArg(inp.id), in_h, in_w, channels, _dsp.depthwise_blocks(dsp, filt.data, offsets[0]), k_h, k_w)
     geometry = (TensorArg(out.id), out_h, out_w, *strides, *offsets, int(dsp.wide))
     if options.inplace and out_h * out_w <= in_h * in_w:
-        a = op.attrs
-        padded = _dsp.depthwise_padded_bytes((in_h, in_w), (out_h, out_w), (k_h, k_w), (a.stride_h, a.stride_w),
-                                             (a.dilation_h_factor, a.dilation_w_factor), strides[4:6])
+        attrs = op.attrs
+        padded = _dsp.depthwise_padded_bytes((in_h, in_w), (out_h, out_w), (k_h, k_w), (attrs.stride_h, attrs.stride_w),
+                                             (attrs.dilation_h_factor, attrs.dilation_w_factor), strides[4:6])
         pad = _dsp.use_padded_copy(padded, out_h * out_w)
         return Call(
             "te_depthwise_inplace_s8_dsp",

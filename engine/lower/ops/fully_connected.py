@@ -33,12 +33,12 @@ def _multipliers(op: Op, inp: Tensor, filt: Tensor, out: Tensor, out_c: int) -> 
 
 @lowering("FULLY_CONNECTED")
 def lower_fully_connected(graph: Graph, op: Op, options: LowerOptions) -> Call:
-    a = op.attrs
+    attrs = op.attrs
     inp = cc.int8_tensor(graph, op, 0, "input")
     filt = cc.int8_tensor(graph, op, 1, "filter")
     out = cc.int8_tensor(graph, op, 0, "output", outputs=True)
-    if a.weights_format != 0:
-        raise UnsupportedOp(f"FULLY_CONNECTED: weights_format {a.weights_format} (only DEFAULT)")
+    if attrs.weights_format != 0:
+        raise UnsupportedOp(f"FULLY_CONNECTED: weights_format {attrs.weights_format} (only DEFAULT)")
     if len(filt.shape) != 2 or filt.data is None:
         raise UnsupportedOp(f"FULLY_CONNECTED: filter {filt.name!r} must be a constant 2-D tensor, got {filt.shape}")
     if any(z != 0 for z in filt.quant.zero_point):
@@ -51,7 +51,7 @@ def lower_fully_connected(graph: Graph, op: Op, options: LowerOptions) -> Call:
     _, in_zp = cc.activation_scale(inp)
     out_scale, out_zp = cc.activation_scale(out)
     mults, shifts = _multipliers(op, inp, filt, out, out_c)
-    lo, hi = activation_range(a.fused_activation_function, out_scale, out_zp, DType.INT8)
+    lo, hi = activation_range(attrs.fused_activation_function, out_scale, out_zp, DType.INT8)
     cc.check_accumulator(op, bias, filt.data, -in_zp)
     folded = cc.folded_bias(op, bias, filt.data, -in_zp)
     dsp = _dsp.requant(bias, mults, shifts, filt.data, -in_zp, out_zp)
@@ -60,49 +60,15 @@ def lower_fully_connected(graph: Graph, op: Op, options: LowerOptions) -> Call:
                 out_c, -in_zp, dsp.output_offset, lo, hi, int(dsp.wide))
         return Call("te_fc_s8_dsp", args, ("te_fc_dsp",))
     if folded is not None:
-        args = (
-            TensorArg(inp.id),
-            rows,
-            depth,
-            cc.weights_rows(filt, op),
-            folded,
-            TensorArg(out.id),
-            out_c,
-            out_zp,
-            ConstArray("int32_t", tuple(mults)),
-            ConstArray("int32_t", tuple(shifts)),
-            1 if len(mults) > 1 else 0,
-            lo,
-            hi,
-        )
-        return Call("te_fc_s8", args, ("te_conv",))
+        return Call.of("te_fc_s8", ("te_conv",), input=TensorArg(inp.id), rows=rows, depth=depth,
+                       filter=cc.weights_rows(filt, op), bias_folded=folded, output=TensorArg(out.id), out_c=out_c,
+                       output_offset=out_zp, multiplier=ConstArray("int32_t", tuple(mults)),
+                       shift=ConstArray("int32_t", tuple(shifts)), quant_stride=1 if len(mults) > 1 else 0,
+                       act_min=lo, act_max=hi)
     # Unfoldable (huge bias): the general convolution, rows as a H x 1 image.
     per_channel = lambda v: ConstArray("int32_t", tuple(v if len(v) > 1 else v * out_c))
-    args = (
-        TensorArg(inp.id),
-        rows,
-        1,
-        depth,
-        cc.weights_rows(filt, op),
-        1,
-        1,
-        cc.bias_arg(graph, op, 2, out_c),
-        0,
-        TensorArg(out.id),
-        rows,
-        1,
-        out_c,
-        1,
-        1,
-        1,
-        1,
-        0,
-        0,
-        -in_zp,
-        out_zp,
-        per_channel(mults),
-        per_channel(shifts),
-        lo,
-        hi,
-    )
-    return Call("te_conv2d_s8", args, ("te_conv",))
+    return Call.of("te_conv2d_s8", ("te_conv",), input=TensorArg(inp.id), in_h=rows, in_w=1, in_c=depth,
+                   filter=cc.weights_rows(filt, op), k_h=1, k_w=1, bias=cc.bias_arg(graph, op, 2, out_c),
+                   bias_folded=0, output=TensorArg(out.id), out_h=rows, out_w=1, out_c=out_c, stride_h=1, stride_w=1,
+                   dilation_h=1, dilation_w=1, pad_top=0, pad_left=0, input_offset=-in_zp, output_offset=out_zp,
+                   multiplier=per_channel(mults), shift=per_channel(shifts), act_min=lo, act_max=hi)

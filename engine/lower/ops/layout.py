@@ -1,6 +1,6 @@
 """Layout ops lowered to pure copies: TRANSPOSE, SLICE, STRIDED_SLICE,
 DEPTH_TO_SPACE, SPACE_TO_DEPTH (one strided view copy, te_strided_copy) and
-SPLIT, SPLIT_V, UNPACK, PACK (block copies, te_split_s8 / te_concatenation_s8)
+SPLIT, SPLIT_V, UNPACK, PACK (b copies, te_split_s8 / te_concatenation_s8)
 and GATHER (te_gather), ARG_MAX/ARG_MIN (te_arg_min_max_s8).
 
 Each op is described as a strided view of its input: output extents, input
@@ -128,8 +128,8 @@ def strided_slice_axis(
 @lowering("STRIDED_SLICE")
 def lower_strided_slice(graph: Graph, op: Op, options: LowerOptions) -> Call:
     x, y = graph.tensor(op.inputs[0]), output(graph, op)
-    a = op.attrs
-    if a.ellipsis_mask or a.new_axis_mask:
+    attrs = op.attrs
+    if attrs.ellipsis_mask or attrs.new_axis_mask:
         raise UnsupportedOp(
             "STRIDED_SLICE: ellipsis and new-axis masks are not supported (TFLM neither)"
         )
@@ -142,12 +142,12 @@ def lower_strided_slice(graph: Graph, op: Op, options: LowerOptions) -> Call:
     extents, strides, offset = [], [], 0
     for d, n in enumerate(x.shape):
         bits = {
-            k: bool(getattr(a, f"{k}_mask") >> d & 1)
+            k: bool(getattr(attrs, f"{k}_mask") >> d & 1)
             for k in ("begin", "end", "shrink_axis")
         }
         bits["shrink"] = bits.pop("shrink_axis")
         start, count = strided_slice_axis(
-            n, int(begin[d]), int(end[d]), int(step[d]), bits, a.offset
+            n, int(begin[d]), int(end[d]), int(step[d]), bits, attrs.offset
         )
         extents.append(count)
         strides.append(in_strides[d] * int(step[d]))

@@ -16,18 +16,18 @@ _KERNELS = {"AVERAGE_POOL_2D": "te_avgpool_s8", "MAX_POOL_2D": "te_maxpool_s8"}
 
 @lowering("AVERAGE_POOL_2D", "MAX_POOL_2D")
 def lower_pool(graph: Graph, op: Op, options: LowerOptions) -> Call:
-    a = op.attrs
+    attrs = op.attrs
     inp = cc.int8_tensor(graph, op, 0, "input")
     out = cc.int8_tensor(graph, op, 0, "output", outputs=True)
     in_h, in_w, channels = cc.batch_one(op, inp)
     out_h, out_w, out_c = cc.batch_one(op, out)
     if out_c != channels:
         raise UnsupportedOp(f"{op.kind}: {channels} input channels but {out_c} output channels")
-    k = (a.filter_height, a.filter_width)
-    stride = (a.stride_h, a.stride_w)
-    pad_top, pad_left = cc.geometry(op, (in_h, in_w), (out_h, out_w), k, stride, (1, 1), a.padding)
+    k = (attrs.filter_height, attrs.filter_width)
+    stride = (attrs.stride_h, attrs.stride_w)
+    pad_top, pad_left = cc.geometry(op, (in_h, in_w), (out_h, out_w), k, stride, (1, 1), attrs.padding)
     out_scale, out_zp = cc.activation_scale(out)
-    lo, hi = activation_range(a.fused_activation_function, out_scale, out_zp, DType.INT8)
+    lo, hi = activation_range(attrs.fused_activation_function, out_scale, out_zp, DType.INT8)
     args = (
         TensorArg(inp.id),
         in_h,

@@ -188,9 +188,9 @@ def _resize_call(graph: Graph, op: Op, function: str, index_map) -> Call:
 
 @lowering("RESIZE_NEAREST_NEIGHBOR")
 def lower_resize_nearest(graph: Graph, op: Op, options: LowerOptions) -> Call:
-    a = op.attrs
+    attrs = op.attrs
     return _resize_call(graph, op, "te_resize_nearest_s8",
-                        lambda i, o: nearest_neighbor_map(i, o, a.align_corners, a.half_pixel_centers))
+                        lambda i, o: nearest_neighbor_map(i, o, attrs.align_corners, attrs.half_pixel_centers))
 
 
 def _c_div(a: int, b: int) -> int:
@@ -219,13 +219,13 @@ def bilinear_params(
 
 @lowering("RESIZE_BILINEAR")
 def lower_resize_bilinear(graph: Graph, op: Op, options: LowerOptions) -> Call:
-    a = op.attrs
-    if a.align_corners and a.half_pixel_centers:
+    attrs = op.attrs
+    if attrs.align_corners and attrs.half_pixel_centers:
         raise UnsupportedOp(
             "RESIZE_BILINEAR: align_corners with half_pixel_centers (TFLM rejects it)"
         )
     return _resize_call(graph, op, "te_resize_bilinear_s8",
-                        lambda i, o: bilinear_params(i, o, a.align_corners, a.half_pixel_centers))
+                        lambda i, o: bilinear_params(i, o, attrs.align_corners, attrs.half_pixel_centers))
 
 
 MAP_AXES = 5  # TE_MAP_AXES in te_shape.c

@@ -33,12 +33,12 @@ def lower_transpose_conv(graph: Graph, op: Op, options: LowerOptions) -> Call:
     if any(z != 0 for z in filt.quant.zero_point):
         raise UnsupportedOp("TRANSPOSE_CONV: filter zero points must be 0")
     k_h, k_w = filt.shape[1:3]
-    a = op.attrs
-    if not (1 <= a.stride_h <= 1 << 15 and 1 <= a.stride_w <= 1 << 15):
-        raise UnsupportedOp(f"TRANSPOSE_CONV: strides {[a.stride_h, a.stride_w]} must be in [1, 32768]")
-    pad_top = pad_before_after(a.padding, out_h, k_h, a.stride_h)[0]
-    pad_left = pad_before_after(a.padding, out_w, k_w, a.stride_w)[0]
-    rq = cc.conv_requant(op, inp, filt, out, out_c, a.fused_activation_function)
+    attrs = op.attrs
+    if not (1 <= attrs.stride_h <= 1 << 15 and 1 <= attrs.stride_w <= 1 << 15):
+        raise UnsupportedOp(f"TRANSPOSE_CONV: strides {[attrs.stride_h, attrs.stride_w]} must be in [1, 32768]")
+    pad_top = pad_before_after(attrs.padding, out_h, k_h, attrs.stride_h)[0]
+    pad_left = pad_before_after(attrs.padding, out_w, k_w, attrs.stride_w)[0]
+    rq = cc.conv_requant(op, inp, filt, out, out_c, attrs.fused_activation_function)
     in_zp = cc.activation_scale(inp)[1]
     bias = cc.bias_values(graph, op, 3, out_c)
     if bias is None:
@@ -50,7 +50,7 @@ def lower_transpose_conv(graph: Graph, op: Op, options: LowerOptions) -> Call:
         (
             TensorArg(inp.id), in_h, in_w, in_c, TensorArg(filt.id), k_h, k_w,
             TensorArg(op.input(3)) if op.input(3) != ABSENT else 0,
-            TensorArg(out.id), out_h, out_w, out_c, a.stride_h, a.stride_w, pad_top, pad_left,
+            TensorArg(out.id), out_h, out_w, out_c, attrs.stride_h, attrs.stride_w, pad_top, pad_left,
             -in_zp, cc.activation_scale(out)[1], mults, shifts, rq.act_min, rq.act_max, ScratchArg(),
         ),
         ("te_transpose_conv",),
