@@ -42,7 +42,10 @@ def test_pad_fuses_into_conv_bit_exact(kind, pads, strides, padding):
     # the padded copy of the input is never stored: the arena is the input plus the output
     program = compile_graph(graph, CompileOptions(inplace=False))
     pad_out = graph.ops[0].outputs[0]
-    assert pad_out not in program.layout.root or all(pad_out not in op.inputs for op in program.graph.ops)
+    buffers = {b.id: b for b in program.layout.buffers}
+    assert pad_out not in buffers
+    assert set(buffers) == {graph.inputs[0], program.graph.ops[0].outputs[0]}
+    assert program.arena_bytes == sum(b.footprint for b in buffers.values())
 
 
 def test_pad_with_two_readers_stays():

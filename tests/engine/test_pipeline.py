@@ -1,6 +1,8 @@
 """The engine pipeline on small graphs: determinism, atomic output, clear errors."""
 
 import dataclasses
+import json
+import os
 import subprocess
 import sys
 
@@ -21,11 +23,50 @@ def softmax_model() -> bytes:
     return int8_model(lambda x: keras.layers.Softmax()(x), [(10,)], key="pipeline_softmax", calib_range=(-6.0, 6.0))
 
 
-def test_same_model_gives_byte_identical_files(softmax_model):
-    a = codegen.render(compile_graph(read(softmax_model)))
-    b = codegen.render(compile_graph(read(softmax_model)))
-    assert a == b
-    assert {"model.c", "model.h", "Makefile", "CMakeLists.txt", "README.md", "te_common.h"} <= set(a)
+_RENDER = """
+import hashlib, json, sys
+from engine import codegen
+from engine.compile import CompileOptions, EngineError, compile_graph
+from engine.patch.analysis import PatchOptions
+from tflite_bridge import read
+
+options = {"plain": CompileOptions(), "reorder": CompileOptions(reorder=True),
+           "patch": CompileOptions(reorder=True, patch=PatchOptions(max_extra_macs=100.0))}
+out = {}
+for path in sys.argv[1:]:
+    for name, opts in options.items():
+        try:
+            files = codegen.render(compile_graph(read(open(path, "rb").read()), opts))
+        except EngineError as e:  # no patch plan for a model without spatial ops
+            files = {"error": str(e)}
+        out[path + ":" + name] = {f: hashlib.sha256(t.encode()).hexdigest() for f, t in sorted(files.items())}
+print(json.dumps(out, sort_keys=True))
+"""
+
+
+def test_same_model_gives_byte_identical_files_across_processes(tmp_path, softmax_model):
+    """Two processes with different hash seeds (set and dict orders of str keys differ) write the same bytes."""
+    from tests.patch.test_small_models import residual_cnn
+    from tests.reorder.test_reorder import branching_model_bytes
+
+    paths = []
+    for name, data in {"softmax": softmax_model, "branches": branching_model_bytes(),
+                       "residual": residual_cnn(3, 1, "same")}.items():
+        paths.append(tmp_path / f"{name}.tflite")
+        paths[-1].write_bytes(data)
+    runs = []
+    for seed in ("1", "2"):
+        env = {**os.environ, "PYTHONHASHSEED": seed, "PYTHONPATH": str(ROOT)}
+        proc = subprocess.run([sys.executable, "-c", _RENDER, *map(str, paths)], capture_output=True, text=True,
+                              env=env, check=True, timeout=600)
+        runs.append(json.loads(proc.stdout))
+    assert runs[0] == runs[1]
+    assert len(runs[0]) == 9
+    # No patch plan for softmax (no spatial op) or branches (the stem is one op); the residual CNN is patched.
+    assert sorted(key for key, files in runs[0].items() if "error" in files) == [
+        f"{paths[1]}:patch", f"{paths[0]}:patch"]
+    first = runs[0][f"{paths[0]}:plain"]
+    assert {"model.c", "model.h", "Makefile", "CMakeLists.txt", "README.md", "te_common.h"} <= set(first)
 
 
 def test_write_folder_replaces_atomically(tmp_path, softmax_model):
