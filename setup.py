@@ -8,7 +8,7 @@ setup(
     description="TinyNAS in Keras and a bit-exact static-memory C engine for int8 TFLite models",
     python_requires=">=3.10",
     packages=find_packages(include=["mcunet_tf*", "tflite_bridge*", "engine*"]),
-    package_data={"engine": ["kernels/*.c", "kernels/*.h", "templates/*", "frontend/*.c", "frontend/*.h",
+    package_data={"engine": ["kernels/*.c", "kernels/*.h", "codegen/templates/*", "frontend/*.c", "frontend/*.h",
                             "target/templates/*", "target/*.json"]},
     install_requires=[
         "numpy>=1.26",
