@@ -12,8 +12,11 @@ from collections.abc import Mapping
 
 from engine.lower.call import Call
 from engine.memory.buffers import ALIGN, align_up
-from engine.memory.lifetimes import alias_roots
-from tflite_bridge.ir import ABSENT, Graph
+from engine.memory.lifetimes import Rules, analyse
+from tflite_bridge.ir import Graph
+
+# Storage values: RESHAPE-like aliases share one; in-place and scratch are the proxy's own per-step rules.
+STORAGE = Rules(aliases=True, inplace=False, scratch=False)
 
 
 def _bits(mask: int):
@@ -170,27 +173,13 @@ class Proxy:
 def _values(graph: Graph, calls) -> tuple[dict[int, int], list[int]]:
     """Tensor id -> value index for every non-constant tensor the engine plans, and value sizes.
 
-    Values are storage roots after RESHAPE-like aliases (as engine/memory/lifetimes.py
-    merges them); a value's size is its largest member's footprint.
+    Values are the storage buffers of engine/memory/lifetimes.py with aliases merged and no
+    in-place or scratch (the proxy adds those per step); a value's size is its footprint.
     """
-    root = alias_roots(graph, calls)
-    touched = [
-        *graph.inputs,
-        *(t for op in graph.ops for t in (*op.inputs, *op.outputs)),
-        *graph.outputs,
-    ]
-    value: dict[int, int] = {}
-    index: dict[int, int] = {}
-    sizes: list[int] = []
-    for t in touched:
-        if t == ABSENT or graph.tensors[t].is_constant:
-            continue
-        x = index.setdefault(root[t], len(index))
-        if x == len(sizes):
-            sizes.append(0)
-        sizes[x] = max(sizes[x], align_up(graph.tensors[t].nbytes, ALIGN))
-        value[t] = x
-    return value, sizes
+    layout = analyse(graph, calls, STORAGE)
+    index = {b.id: x for x, b in enumerate(layout.buffers)}
+    value = {t: index[r] for t, r in layout.root.items() if r in index and not graph.tensors[t].is_constant}
+    return value, [b.footprint for b in layout.buffers]
 
 
 def _touch_tables(graph: Graph, value: dict[int, int], count: int):
