@@ -25,7 +25,7 @@ from engine.patch.schedule import patched_program
 from engine.program import CompileOptions, Program
 from tflite_bridge.ir import Graph, verify
 
-__all__ = ["CompileOptions", "EngineError", "Program", "compile_graph"]
+__all__ = ["CompileOptions", "EngineError", "Program", "compile_graph", "layer_program"]
 
 
 def compile_graph(graph: Graph, options: CompileOptions = CompileOptions()) -> Program:
@@ -41,11 +41,15 @@ def compile_graph(graph: Graph, options: CompileOptions = CompileOptions()) -> P
         graph, calls = _reordered(graph, calls, reorder.best_order(graph, calls, options.planner))
     if options.patch is not None:
         return _patch_schedule(graph, calls, options)
-    return _layer_schedule(graph, calls, options)
+    return layer_program(graph, calls, options)
 
 
-def _layer_schedule(graph: Graph, calls: dict[int, Call | None], options: CompileOptions) -> Program:
-    """Every op on whole tensors, one after the other: plan the graph's buffers."""
+def layer_program(graph: Graph, calls: dict[int, Call | None], options: CompileOptions) -> Program:
+    """Every op on whole tensors, one after the other: plan the graph's buffers.
+
+    Public for the TinyNAS estimator (mcunet_tf/estimator.py), which lowers each op signature once
+    and reruns only this per candidate.
+    """
     layout, plan = plan_graph(graph, calls, algorithm=options.planner)
     return Program(graph, tuple(calls[i] for i in range(len(graph.ops))), layout, plan, options)
 

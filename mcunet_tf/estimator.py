@@ -25,8 +25,8 @@ arena: every activation, in-place depthwise and ADD, scratch), `weight_bytes` is
     harness, libc or the generated invoke function.
 
 `Estimator` is the fast path: it lowers each distinct op signature once (on a one-op graph) and
-reruns only the engine's memory analysis and planner (`plan_graph`) per candidate, giving the same numbers as
-`compile_graph` (tested).
+reruns only the engine's memory analysis and planner (`engine.compile.layer_program`) per
+candidate, giving the same numbers as `compile_graph` (tested).
 
 Latency is `instructions`: Cortex-M7 instructions per inference predicted per op from its shapes by
 the engine's latency model (engine/target/latency.py, fitted to exact QEMU counts of our kernels by
@@ -41,11 +41,10 @@ from collections.abc import Iterable
 
 import numpy as np
 
-from engine.compile import CompileOptions, Program
+from engine.compile import CompileOptions, Program, layer_program
 from engine.lower.call import KERNELS, Call, ConstArray, LowerOptions, TensorArg
 from engine.lower.lowering import lower
 from engine.memory.buffers import ALIGN, align_up
-from engine.memory.lifetimes import plan_graph
 from engine.target import latency
 from mcunet_tf.config import SubnetConfig
 from tflite_bridge import analysis
@@ -310,7 +309,7 @@ class Estimator:
     """Engine cost of subnets, fast: lowerings cached per op signature, costs per config.
 
     Gives exactly `program_cost(compile_graph(subnet_graph(config), options))`: the same lowerings
-    and `engine.memory.lifetimes.plan_graph`; only the repeated work is cached. Not
+    and `engine.compile.layer_program` (memory analysis and plan); only the repeated work is cached. Not
     thread-safe (the caches are plain dicts owned by this object).
 
     Example:
@@ -339,8 +338,7 @@ class Estimator:
         """The cost of a `subnet_graph`-style graph (constants all zeros but MEAN's axes)."""
         facts = [self._op_facts(graph, i) for i in range(len(graph.ops))]
         calls = {i: f.stub for i, f in enumerate(facts)}
-        layout, plan = plan_graph(graph, calls, self.options.planner)
-        program = Program(graph, tuple(calls.values()), layout, plan, self.options)
+        program = layer_program(graph, calls, self.options)
         tensors = {op.inputs[s] for op, f in zip(graph.ops, facts) for s in f.tensor_slots}
         const = sum(f.array_bytes for f in facts) + sum(
             _array_bytes(graph.tensors[t].num_elements, graph.tensors[t].dtype.itemsize) for t in tensors)

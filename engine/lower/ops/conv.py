@@ -32,19 +32,20 @@ def lower_conv2d(graph: Graph, op: Op, options: LowerOptions) -> Call:
     pointwise = pointwise and (out_h, out_w) == (in_h, in_w)
     dsp = _dsp.requant(bias, rq.multipliers, rq.shifts, filt.data.reshape(out_c, -1), -in_zp, out_zp)
     if _dsp.use_dsp(options) and dsp is not None:
-        params = _dsp.conv_params(dsp)
-        head = (-in_zp, dsp.output_offset, rq.act_min, rq.act_max, int(dsp.wide))
+        common = dict(input=TensorArg(inp.id), in_c=in_c, params=_dsp.conv_params(dsp), output=TensorArg(out.id),
+                      out_c=out_c, input_offset=-in_zp, output_offset=dsp.output_offset, act_min=rq.act_min,
+                      act_max=rq.act_max, wide=int(dsp.wide))
         if pointwise:  # no scratch: te_conv1x1_s8_dsp borrows the output's end
-            filter_dsp = _dsp.pair_filter(filt.data.reshape(out_c, -1))
-            args = (TensorArg(inp.id), in_h * in_w, in_c, filter_dsp, params, TensorArg(out.id), out_c, *head)
-            return Call("te_conv1x1_s8_dsp", args, ("te_conv_dsp", "te_fc_dsp"))
+            return Call.of("te_conv1x1_s8_dsp", ("te_conv_dsp", "te_fc_dsp"), pixels=in_h * in_w,
+                           filter=_dsp.pair_filter(filt.data.reshape(out_c, -1)), **common)
         filter_dsp = _dsp.pair_filter(_dsp.segment_filter(filt.data, attrs.dilation_w_factor))
         scratch = _dsp.conv_scratch_bytes(k_h, k_w, in_c, attrs.dilation_w_factor)
         borrow = _dsp.borrow_output_end(scratch, out.nbytes)  # then the kernel gets NULL scratch
-        geometry = (attrs.stride_h, attrs.stride_w, attrs.dilation_h_factor, attrs.dilation_w_factor, pad_top, pad_left)
-        args = (TensorArg(inp.id), in_h, in_w, in_c, filter_dsp, k_h, k_w, params, TensorArg(out.id), out_h, out_w,
-                out_c, *geometry, *head, 0 if borrow else ScratchArg())
-        return Call("te_conv2d_s8_dsp", args, ("te_conv_dsp", "te_fc_dsp"), scratch_bytes=0 if borrow else scratch)
+        return Call.of("te_conv2d_s8_dsp", ("te_conv_dsp", "te_fc_dsp"), in_h=in_h, in_w=in_w, filter=filter_dsp,
+                       k_h=k_h, k_w=k_w, out_h=out_h, out_w=out_w, stride_h=attrs.stride_h, stride_w=attrs.stride_w,
+                       dilation_h=attrs.dilation_h_factor, dilation_w=attrs.dilation_w_factor, pad_top=pad_top,
+                       pad_left=pad_left, scratch=0 if borrow else ScratchArg(), **common,
+                       scratch_bytes=0 if borrow else scratch)
     if pointwise and folded is not None:
         return Call.of("te_conv1x1_s8", ("te_conv",), input=TensorArg(inp.id), pixels=in_h * in_w, in_c=in_c,
                        filter=weights, bias_folded=folded, output=TensorArg(out.id), out_c=out_c,

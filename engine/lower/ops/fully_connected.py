@@ -56,9 +56,10 @@ def lower_fully_connected(graph: Graph, op: Op, options: LowerOptions) -> Call:
     folded = cc.folded_bias(op, bias, filt.data, -in_zp)
     dsp = _dsp.requant(bias, mults, shifts, filt.data, -in_zp, out_zp)
     if _dsp.use_dsp(options) and dsp is not None:
-        args = (TensorArg(inp.id), rows, depth, _dsp.pair_filter(filt.data), _dsp.conv_params(dsp), TensorArg(out.id),
-                out_c, -in_zp, dsp.output_offset, lo, hi, int(dsp.wide))
-        return Call("te_fc_s8_dsp", args, ("te_fc_dsp",))
+        return Call.of("te_fc_s8_dsp", ("te_fc_dsp",), input=TensorArg(inp.id), rows=rows, depth=depth,
+                       filter=_dsp.pair_filter(filt.data), params=_dsp.conv_params(dsp), output=TensorArg(out.id),
+                       out_c=out_c, input_offset=-in_zp, output_offset=dsp.output_offset, act_min=lo, act_max=hi,
+                       wide=int(dsp.wide))
     if folded is not None:
         return Call.of("te_fc_s8", ("te_conv",), input=TensorArg(inp.id), rows=rows, depth=depth,
                        filter=cc.weights_rows(filt, op), bias_folded=folded, output=TensorArg(out.id), out_c=out_c,

@@ -28,19 +28,6 @@ def lower_pool(graph: Graph, op: Op, options: LowerOptions) -> Call:
     pad_top, pad_left = cc.geometry(op, (in_h, in_w), (out_h, out_w), k, stride, (1, 1), attrs.padding)
     out_scale, out_zp = cc.activation_scale(out)
     lo, hi = activation_range(attrs.fused_activation_function, out_scale, out_zp, DType.INT8)
-    args = (
-        TensorArg(inp.id),
-        in_h,
-        in_w,
-        channels,
-        TensorArg(out.id),
-        out_h,
-        out_w,
-        *k,
-        *stride,
-        pad_top,
-        pad_left,
-        lo,
-        hi,
-    )
-    return Call(_KERNELS[op.kind], args, ("te_pool",))
+    return Call.of(_KERNELS[op.kind], ("te_pool",), input=TensorArg(inp.id), in_h=in_h, in_w=in_w, channels=channels,
+                   output=TensorArg(out.id), out_h=out_h, out_w=out_w, k_h=k[0], k_w=k[1], stride_h=stride[0],
+                   stride_w=stride[1], pad_top=pad_top, pad_left=pad_left, act_min=lo, act_max=hi)

@@ -45,14 +45,10 @@ def lower_transpose_conv(graph: Graph, op: Op, options: LowerOptions) -> Call:
         raise UnsupportedOp("TRANSPOSE_CONV: the bias is not constant")
     cc.check_accumulator(op, bias, filt.data.reshape(out_c, -1), -in_zp)
     mults, shifts = cc.requant_args(rq)
-    return Call(
-        "te_transpose_conv_s8",
-        (
-            TensorArg(inp.id), in_h, in_w, in_c, TensorArg(filt.id), k_h, k_w,
-            TensorArg(op.input(3)) if op.input(3) != ABSENT else 0,
-            TensorArg(out.id), out_h, out_w, out_c, attrs.stride_h, attrs.stride_w, pad_top, pad_left,
-            -in_zp, cc.activation_scale(out)[1], mults, shifts, rq.act_min, rq.act_max, ScratchArg(),
-        ),
-        ("te_transpose_conv",),
-        scratch_bytes=4 * int(np.prod(out.shape)),
-    )
+    return Call.of("te_transpose_conv_s8", ("te_transpose_conv",), input=TensorArg(inp.id), in_h=in_h, in_w=in_w,
+                   in_c=in_c, filter=TensorArg(filt.id), k_h=k_h, k_w=k_w,
+                   bias=TensorArg(op.input(3)) if op.input(3) != ABSENT else 0, output=TensorArg(out.id),
+                   out_h=out_h, out_w=out_w, out_c=out_c, stride_h=attrs.stride_h, stride_w=attrs.stride_w,
+                   pad_top=pad_top, pad_left=pad_left, input_offset=-in_zp, output_offset=cc.activation_scale(out)[1],
+                   multipliers=mults, shifts=shifts, act_min=rq.act_min, act_max=rq.act_max, scratch=ScratchArg(),
+                   scratch_bytes=4 * int(np.prod(out.shape)))
