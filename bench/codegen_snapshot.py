@@ -3,8 +3,8 @@
     python bench/codegen_snapshot.py --out snapshot.json          # write the snapshot
     python bench/codegen_snapshot.py --check snapshot.json        # compare with a stored one
 
-Models: the four shared MLPerf Tiny int8 models (`$MCUNET_MODELS`, else `models/` in the checkout,
-else `../shared/models` beside it) and a test zoo (the reorder and patch test graphs, the fuse-pad
+Models: the four MLPerf Tiny int8 models (`mcunet_tf.mlperf`: `$MCUNET_MODELS`, else the
+repository's models/mlperf_tiny) and a test zoo (the reorder and patch test graphs, the fuse-pad
 graphs and MobileNetV2-0.35@144 of tests/patch, built through tests/oneop.py's cache). Each model is
 compiled for every target (host, cortex-m4, cortex-m7) with every option set (default, --reorder,
 --patch) and rendered as `tinyengine convert` writes it; every file is hashed. Figures are recorded
@@ -30,14 +30,7 @@ os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 TARGETS = ("host", "cortex-m4", "cortex-m7")
-SHARED = ("mlperf_kws_ref_model", "mlperf_vww_96_int8", "mlperf_ic_pretrainedResnet_quant", "mlperf_ad01_int8")
-
-
-def models_dir() -> pathlib.Path:
-    for candidate in (os.environ.get("MCUNET_MODELS"), ROOT / "models", ROOT.parent / "shared" / "models"):
-        if candidate and (pathlib.Path(candidate) / f"{SHARED[0]}.tflite").exists():
-            return pathlib.Path(candidate)
-    raise SystemExit("error: no shared models (set MCUNET_MODELS)")
+MLPERF = ("mlperf_kws_ref_model", "mlperf_vww_96_int8", "mlperf_ic_pretrainedResnet_quant", "mlperf_ad01_int8")
 
 
 def zoo() -> dict[str, bytes]:
@@ -118,8 +111,10 @@ def _figures(graph) -> dict:
 
 
 def snapshot(only: list[str] | None = None) -> dict:
-    directory = models_dir()
-    models = {m: (directory / f"{m}.tflite").read_bytes() for m in SHARED}
+    from mcunet_tf import mlperf
+
+    directory = mlperf.models_dir()
+    models = {m: (directory / f"{m}.tflite").read_bytes() for m in MLPERF}
     models.update(zoo())
     out = {}
     for name, data in models.items():

@@ -14,9 +14,9 @@ import sys
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from engine import memory_report  # noqa: E402
+from engine.check import memory_report  # noqa: E402
+from engine.check.tflm import Tflm  # noqa: E402
 from engine.compile import CompileOptions  # noqa: E402
-from engine.tflm import Tflm  # noqa: E402
 from mcunet_tf import mlperf  # noqa: E402
 from tflite_bridge import read  # noqa: E402
 
