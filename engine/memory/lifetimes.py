@@ -18,6 +18,8 @@ Rules:
   - `TFLM_OFFLINE`: aliases only -- our plan handed to TFLM (engine/memory/tflm_plan.py):
     TFLM's RESHAPE skips its copy when input and output share an address, and
     its kernels are neither in place nor use our scratch.
+Both TFLM rules are measured against the TFLM runtime on a RESHAPE whose input
+lives on (tests/engine/test_tflm_plan.py): 8,448 B online, 6,144 B with our plan.
 
 `plan_graph` is analysis then planning, the sequence every caller needs.
 """

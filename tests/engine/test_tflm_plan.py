@@ -38,3 +38,30 @@ def test_vww_arena_drops_by_a_quarter(tmp_path):
     r = json.loads(proc.stdout)
     assert (r["tflm_head_bytes"], r["planned_tflm_head_bytes"]) == (73728, 55296)
     assert r["planned_tflm_arena_bytes"] == r["tflm_arena_bytes"] - (73728 - 55296)
+
+
+def test_the_two_tflm_lifetime_rules_are_what_tflm_does():
+    """A RESHAPE whose input lives on: TFLM's own planner gives the reshaped tensor a buffer of its own
+    (the memory report's TFLM line, rules TFLM), while our offline plan may share the address, which
+    TFLM's RESHAPE then skips copying (tflm_plan, rules TFLM_OFFLINE); outputs stay identical."""
+    from engine.memory.lifetimes import TFLM, TFLM_OFFLINE, plan_graph
+    from tests.oneop import int8_model
+
+    def build(x):
+        import tf_keras as keras
+
+        L = keras.layers
+        a = L.Conv2D(16, 3, padding="same")(x)
+        c = L.Conv2D(1, 3, padding="same")(L.Reshape((32, 8, 16))(a))  # reads the reshaped copy of a ...
+        e = L.Conv2D(1, 3, padding="same")(a)  # ... while a is still needed here
+        return L.Add()([L.Reshape((16, 16, 1))(c), e])
+
+    source = int8_model(build, [(16, 16, 8)], key="reshape-alias-probe-3")
+    graph = read(source)
+    online = plan_graph(graph, algorithm="greedy_by_size", rules=TFLM)[1].peak
+    assert Tflm(source).arena()["head"] == online == 8448
+    planned, plan = planned_model(graph)
+    assert plan.peak == plan_graph(graph, rules=TFLM_OFFLINE)[1].peak == 6144
+    assert Tflm(planned).arena()["head"] == plan.peak
+    x = np.random.default_rng(0).integers(-128, 128, size=(1, 16, 16, 8)).astype(np.int8)
+    assert np.array_equal(Tflm(source).run([x], 1)[0], Tflm(planned).run([x], 1)[0])
