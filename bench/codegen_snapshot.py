@@ -96,12 +96,8 @@ def snapshot_model(name: str, data: bytes) -> dict:
 
 def _figures(graph) -> dict:
     """The memory figures other paths compute: the TFLM offline plan and the memory report."""
-    try:
-        from engine.memory.lifetimes.report import as_dict, memory_report
-        from engine.memory.lifetimes.tflm import plan_for_tflm
-    except ImportError:  # before the restructuring
-        from engine.check.memory_report import as_dict, memory_report
-        from engine.memory.tflm_plan import plan_for_tflm
+    from engine.check.memory_report import as_dict, memory_report
+    from engine.memory.tflm_plan import plan_for_tflm
 
     tflm = plan_for_tflm(graph)
     return {
