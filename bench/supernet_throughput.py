@@ -115,9 +115,9 @@ def measure_training(space: SearchSpace, num_random: int, steps: int, repeats: i
     rows = []
     for step in tqdm(range(steps), desc=f"steps r{resolution}", leave=False):
         configs = sandwich_configs(space, step, cfg.seed, num_random)
-        eager = _median_time(lambda: replica_step(supernet, eager_opt, images, labels, configs, True, BATCH),
+        eager = _median_time(lambda c=configs: replica_step(supernet, eager_opt, images, labels, c, True, BATCH),
                              max(1, repeats - 1))
-        compiled = _median_time(lambda: sandwich((images, labels), configs), repeats)
+        compiled = _median_time(lambda c=configs: sandwich((images, labels), c), repeats)
         fit = sum(_fit_step_seconds(supernet, config, images, labels) for config in configs)
         rows.append((eager, compiled, fit))
     eager, compiled, fit = (statistics.median(column) for column in zip(*rows))

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
 from typing import Any
 
 import numpy as np
@@ -19,6 +20,20 @@ import numpy as np
 
 class ConfigError(ValueError):
     """A search space or subnet configuration is invalid."""
+
+
+# How supernets train and candidates are scored: "compiled" (one traced graph, the default) or
+# "eager" (the former Python-driven step, kept for comparison). Here, free of TensorFlow, so the
+# apps can check the environment before importing it.
+STEP_KINDS = ("compiled", "eager")
+
+
+def step_kind_from_env() -> str:
+    """MCUNET_TF_STEP ("compiled" when unset or empty, or "eager"); raises ConfigError on other values."""
+    kind = os.environ.get("MCUNET_TF_STEP", "") or "compiled"
+    if kind not in STEP_KINDS:
+        raise ConfigError(f"MCUNET_TF_STEP must be one of {STEP_KINDS}, got {kind!r}")
+    return kind
 
 
 def make_divisible(value: float, divisor: int = 8) -> int:

@@ -134,7 +134,8 @@ class CompiledFitness:
                 _, stats = supernet.forward(group[index], arch, mode="collect")
                 return index + 1, [a + b for a, b in zip(totals, stats, strict=True)]
 
-            _, sums = tf.while_loop(lambda index, _: index < tf.shape(group)[0], collect, (tf.constant(0), sums))
+            count = tf.shape(group)[0]
+            _, sums = tf.while_loop(lambda index, _, count=count: index < count, collect, (tf.constant(0), sums))
         stats = [total / float(self.batches) for total in sums]
 
         def evaluate(index, correct):

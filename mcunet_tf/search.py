@@ -424,7 +424,7 @@ def accuracy_fitness(supernet, data, calibration=None, bn_steps: int = 10, eval_
             a Keras forward per candidate, the former way); None: MCUNET_TF_STEP, else compiled.
         strategy: for the compiled fitness (default: the current strategy).
     """
-    from mcunet_tf.train import step_kind_from_env
+    from mcunet_tf.config import step_kind_from_env
 
     calibration = data if calibration is None else calibration
     if (step or step_kind_from_env()) == "compiled":

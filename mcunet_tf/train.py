@@ -33,20 +33,10 @@ import tensorflow as tf  # noqa: E402
 import tf_keras as keras  # noqa: E402
 from tqdm.auto import tqdm  # noqa: E402
 
-from mcunet_tf.config import SearchSpace, SubnetConfig  # noqa: E402
+from mcunet_tf.config import STEP_KINDS, SearchSpace, SubnetConfig, step_kind_from_env  # noqa: E402
 from mcunet_tf.supernet import Supernet, build_supernet  # noqa: E402
 
-
-STEP_KINDS = ("compiled", "eager")
 PRECISIONS = {"float32": tf.float32, "mixed_float16": tf.float16, "mixed_bfloat16": tf.bfloat16}
-
-
-def step_kind_from_env() -> str:
-    """MCUNET_TF_STEP ("compiled" by default, "eager" for the former step); raises on other values."""
-    kind = os.environ.get("MCUNET_TF_STEP", "compiled") or "compiled"
-    if kind not in STEP_KINDS:
-        raise ValueError(f"MCUNET_TF_STEP must be one of {STEP_KINDS}, got {kind!r}")
-    return kind
 
 
 @dataclasses.dataclass(frozen=True)

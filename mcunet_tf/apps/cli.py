@@ -14,6 +14,7 @@ from collections.abc import Callable
 from absl import flags
 
 from mcunet_tf.apps import common
+from mcunet_tf.config import ConfigError, step_kind_from_env
 
 _DATA_DIR = flags.DEFINE_string(
     "data_dir", None, "The dataset folder (see README). Absent: the offline demo data, generated into "
@@ -123,6 +124,10 @@ def run_app(app: str, make_task: Callable[[str | None, str, int], common.Task],
 
     logging.set_verbosity(logging.WARNING)  # TF's savers log INFO lines through absl once app.run ran
     try:
+        try:
+            step_kind_from_env()
+        except ConfigError as error:
+            raise common.AppError(str(error)) from None
         preset = preset_name(_DATA_DIR.value, _PRESET.value)
         run = run_config(app, preset, presets[preset])
         task = make_task(_DATA_DIR.value, preset, run.seed)

@@ -160,7 +160,7 @@ def test_step_and_precision_errors(monkeypatch):
         TrainConfig(steps=1, global_batch_size=8, step="eager", precision="mixed_bfloat16")
     monkeypatch.setenv("MCUNET_TF_STEP", "jit")
     with pytest.raises(ValueError, match="MCUNET_TF_STEP must be one of"):
-        TrainConfig(steps=1, global_batch_size=8).step_kind
+        TrainConfig(steps=1, global_batch_size=8).step_kind  # noqa: B018
 
 
 def test_a_population_is_scored_across_the_strategys_replicas(tmp_path):
