@@ -63,6 +63,15 @@ def test_bad_flags_and_missing_data_are_one_line_and_exit_2(module, args, messag
     assert not (tmp_path / "out").exists()
 
 
+@pytest.mark.parametrize("module", APPS)
+def test_a_bad_step_kind_in_the_environment_is_one_line_and_exit_2(module, tmp_path, monkeypatch):
+    monkeypatch.setenv("MCUNET_TF_STEP", "graph")
+    proc = run_app(module, tmp_path=tmp_path)
+    assert proc.returncode == 2, proc.stderr
+    assert proc.stderr == "error: MCUNET_TF_STEP must be one of ('compiled', 'eager'), got 'graph'\n"
+    assert not (tmp_path / "out").exists()
+
+
 def readme_flags() -> list[str]:
     """The flags of the README's apps table (`| --flag | meaning |` rows), in its order."""
     rows = [line.split("|")[1] for line in README.read_text().splitlines() if line.startswith("| `--")]
