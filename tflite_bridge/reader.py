@@ -21,7 +21,8 @@ import numpy as np
 from ai_edge_litert import schema_py_generated as schema
 
 from tflite_bridge import attrs as A
-from tflite_bridge.ir import ABSENT, BridgeError, DType, Graph, Op, Quant, Tensor
+from tflite_bridge import conventions
+from tflite_bridge.ir import ABSENT, BridgeError, DType, Graph, Op, Tensor
 
 FILE_IDENTIFIER = b"TFL3"
 MAX_FILE_BYTES = 1 << 31  # flatbuffers' own limit
@@ -230,27 +231,15 @@ class _Reader:
         )
 
     def quant(self, q, i: int, name: str, rank: int):
-        if q is None or q.ScaleLength() == 0:
+        if q is None:
             return None
         self.charge(4 * q.ScaleLength() + 8 * q.ZeroPointLength())
-        scale = tuple(float(s) for s in q.ScaleAsNumpy())
-        if q.ZeroPointLength():
-            zp = tuple(int(z) for z in q.ZeroPointAsNumpy())
-        else:
-            zp = (0,) * len(scale)
-        if len(zp) != len(scale):
-            raise self.fail(
-                f"tensor {i} ({name!r}) has {len(scale)} scales but {len(zp)} zero points"
-            )
-        # A single scale is per-tensor whatever quantized_dimension says
-        # (TFLM's person_detect model sets the dimension with one scale).
-        axis = int(q.QuantizedDimension()) if len(scale) > 1 else None
-        if axis is not None and not 0 <= axis < rank:
-            raise self.fail(
-                f"tensor {i} ({name!r}) is quantised per channel along axis {axis}, "
-                f"but has rank {rank}"
-            )
-        return Quant(scale=scale, zero_point=zp, axis=axis)
+        scale = tuple(float(s) for s in q.ScaleAsNumpy()) if q.ScaleLength() else ()
+        zp = tuple(int(z) for z in q.ZeroPointAsNumpy()) if q.ZeroPointLength() else ()
+        try:
+            return conventions.quantization(scale, zp, int(q.QuantizedDimension()), rank)
+        except ValueError as e:
+            raise self.fail(f"tensor {i} ({name!r}) is {e}") from None
 
     def op(self, sub, i: int, num_tensors: int) -> Op:
         self.context = f"op {i}"
