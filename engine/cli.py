@@ -4,6 +4,7 @@
     tinyengine verify MODEL.tflite [--samples N] [--input X.npy ...] [--json]
     tinyengine compare MODEL.tflite [--samples N] [--repeats R] [--json] [--plot OUT.png]
     tinyengine plan-tflm MODEL.tflite --out PLANNED.tflite [--json]
+    tinyengine ops [--json]
 
 convert/verify/compare take --reorder (run branches in the order with the lowest
 peak, engine/passes/reorder.py).
@@ -47,6 +48,8 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("model", help="a .tflite file")
     s.add_argument("--out", required=True, help="the planned .tflite to write")
     s.add_argument("--json", action="store_true")
+    s = sub.add_parser("ops", help="the supported ops: types and limits (from the lowering registry)")
+    s.add_argument("--json", action="store_true", help="print JSON instead of a Markdown table")
     for name in ("convert", "verify", "compare"):
         s = sub.add_parser(name)
         s.add_argument("model", help="an int8 .tflite file")
@@ -206,9 +209,29 @@ def plan_tflm(args) -> None:
           f"(head {result['tflm_head_bytes']:,} -> {result['planned_tflm_head_bytes']:,})")
 
 
+def ops_markdown() -> str:
+    """The supported-op table as Markdown, one row per op kind (README.md holds a copy)."""
+    from engine.lower.lowering import op_table
+
+    lines = ["| op | types | limits |", "|---|---|---|"]
+    lines += [f"| {kind} | {dtypes} | {limits or '-'} |" for kind, dtypes, limits in op_table()]
+    return "\n".join(lines) + "\n"
+
+
+def ops_cmd(args) -> None:
+    from engine.lower.lowering import op_table
+
+    if args.json:
+        rows = [{"op": kind, "types": dtypes, "limits": limits} for kind, dtypes, limits in op_table()]
+        print(json.dumps(rows, indent=2))
+    else:
+        print(ops_markdown(), end="")
+
+
 def main(argv=None) -> int:
     args = _parser().parse_args(argv)
-    commands = {"convert": convert, "verify": verify_cmd, "compare": compare_cmd, "plan-tflm": plan_tflm}
+    commands = {"convert": convert, "verify": verify_cmd, "compare": compare_cmd, "plan-tflm": plan_tflm,
+                "ops": ops_cmd}
     try:
         commands[args.command](args)
     except OSError as e:

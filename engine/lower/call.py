@@ -152,18 +152,35 @@ class LowerOptions:
 
 
 Lowering = Callable[[Graph, Op, LowerOptions], Call]
+
+
+@dataclasses.dataclass(frozen=True)
+class Registered:
+    """One op kind's lowering and what it accepts, as `tinyengine ops` prints it."""
+
+    kind: str
+    lower: Lowering
+    dtypes: str  # the tensor types, e.g. "int8 (int8 weights, int32 bias)"
+    limits: str  # what the lowering refuses beyond the types; "" when nothing
+
+
 # op kind -> its lowering; filled by importing engine.lower.ops (engine/lower/lowering.py does).
-LOWERINGS: dict[str, Lowering] = {}
+LOWERINGS: dict[str, Registered] = {}
 
 
-def lowering(*kinds: str) -> Callable[[Lowering], Lowering]:
-    """Register `fn` as the lowering of each op kind in `kinds`."""
+def lowering(*kinds: str, dtypes: str = "int8", limits: str = "") -> Callable[[Lowering], Lowering]:
+    """Register `fn` as the lowering of each op kind in `kinds`.
+
+    `dtypes` and `limits` are the op table's columns (engine/lower/lowering.py: op_table):
+    state every limit the lowering raises UnsupportedOp for, so the table tells a user
+    what a model may hold. Stack two decorators where kinds sharing `fn` differ.
+    """
 
     def register(fn: Lowering) -> Lowering:
         for kind in kinds:
             if kind in LOWERINGS:
                 raise ValueError(f"two lowerings for {kind}")
-            LOWERINGS[kind] = fn
+            LOWERINGS[kind] = Registered(kind, fn, dtypes, limits)
         return fn
 
     return register

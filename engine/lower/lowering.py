@@ -25,14 +25,26 @@ from tflite_bridge.ir import ABSENT, Graph, Op
 
 def lower(graph: Graph, op: Op, options: LowerOptions = LowerOptions()) -> Call:
     """The kernel call for `op`; UnsupportedOp when nothing handles it."""
-    fn = LOWERINGS.get(op.kind)
-    if fn is None:
+    entry = LOWERINGS.get(op.kind)
+    if entry is None:
         raise UnsupportedOp(f"no kernel for {op.kind}")
-    return fn(graph, op, options)
+    return entry.lower(graph, op, options)
 
 
 def supported_kinds() -> frozenset[str]:
     return frozenset(LOWERINGS)
+
+
+ALIAS_TYPES = "any but float (output type = input type)"
+ALIAS_LIMITS = "no code, no copy: the output is the input's bytes"
+
+
+def op_table() -> tuple[tuple[str, str, str], ...]:
+    """(op kind, dtypes, limits) of every op the engine runs, sorted by kind: the registry's
+    lowerings and the aliases. `tinyengine ops` prints it; the README holds a copy."""
+    rows = [(e.kind, e.dtypes, e.limits) for e in LOWERINGS.values()]
+    rows += [(kind, ALIAS_TYPES, ALIAS_LIMITS) for kind in ALIAS_KINDS]
+    return tuple(sorted(rows))
 
 
 _CTYPE_RANGE = {"int8_t": (-(2**7), 2**7 - 1), "uint8_t": (0, 2**8 - 1), "int16_t": (-(2**15), 2**15 - 1),
@@ -76,5 +88,7 @@ def lower_ops(graph: Graph, options: LowerOptions) -> dict[int, Optional[Call]]:
             # Parameters no lowering anticipated (fuzz/fuzz_engine.py finds them): still one clear line.
             problems.append(f"op {i} {op.kind} v{op.version}: invalid parameters ({type(e).__name__}: {e})")
     if problems:
-        raise EngineError(f"{len(problems)} unsupported op(s): " + "; ".join(problems))
+        hint = "; `tinyengine ops` lists the supported ops" if any(
+            op.kind not in LOWERINGS and op.kind not in ALIAS_KINDS for op in graph.ops) else ""
+        raise EngineError(f"{len(problems)} unsupported op(s): " + "; ".join(problems) + hint)
     return calls

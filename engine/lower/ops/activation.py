@@ -217,7 +217,8 @@ def _unary_int8(
     return (x, y, *per_tensor(op, x), *per_tensor(op, y))
 
 
-@lowering("LOGISTIC", "TANH", "HARD_SWISH", "LEAKY_RELU", "RELU", "RELU6")
+@lowering("LOGISTIC", limits="output zero point -128 (as TFLM requires)")
+@lowering("TANH", "HARD_SWISH", "LEAKY_RELU", "RELU", "RELU6")
 def lower_activation(graph: Graph, op: Op, options: LowerOptions) -> Call:
     x, y, in_scale, in_zp, out_scale, out_zp = _unary_int8(graph, op)
     if op.kind == "LOGISTIC":

@@ -12,7 +12,8 @@ from engine.lower.ops import _dsp
 from tflite_bridge.ir import Graph, Op
 
 
-@lowering("CONV_2D")
+@lowering("CONV_2D", dtypes="int8 (int8 weights, per-channel or per-tensor; int32 bias)",
+          limits="batch 1 (NHWC); constant weights; no grouped convolution")
 def lower_conv2d(graph: Graph, op: Op, options: LowerOptions) -> Call:
     attrs = op.attrs
     inp, filt, out, (in_h, in_w, in_c), (out_h, out_w, out_c) = cc.operands(graph, op)

@@ -13,7 +13,8 @@ from engine.lower.ops import _dsp
 from tflite_bridge.ir import Graph, Op
 
 
-@lowering("DEPTHWISE_CONV_2D")
+@lowering("DEPTHWISE_CONV_2D", dtypes="int8 (int8 weights, per-channel or per-tensor; int32 bias)",
+          limits="batch 1 (NHWC); constant weights; output channels = input channels x depth_multiplier")
 def lower_depthwise(graph: Graph, op: Op, options: LowerOptions) -> Call:
     attrs = op.attrs
     inp, filt, out, (in_h, in_w, in_c), (out_h, out_w, out_c) = cc.operands(graph, op)

@@ -30,6 +30,7 @@ from tflite_bridge.ir import DType, Graph, Op, Tensor
 
 LEFT_SHIFT_INT8 = 20  # TFLM's headroom shift for int8 ADD/SUB
 BCAST_AXES = 6  # axes of the broadcast descriptor (TE_BCAST_AXES in te_elementwise.c)
+_BROADCAST = f"broadcasting over up to {BCAST_AXES} axes after merging"
 # From this many output elements on, ADD/SUB tabulate each input's rescaling
 # (2 KiB of tables) and pay one requantisation per element instead of three.
 ADD_LUT_MIN_ELEMENTS = 1024
@@ -133,7 +134,7 @@ def _add_sub_multipliers(
         raise UnsupportedOp(f"{kind}: {e}") from e
 
 
-@lowering("ADD", "SUB")
+@lowering("ADD", "SUB", limits=_BROADCAST)
 def lower_add_sub(graph: Graph, op: Op, options: LowerOptions) -> Call:
     a, b, y, ((s1, z1), (s2, z2), (so, zo)), args = _binary(graph, op)
     (m1, sh1), (m2, sh2), (mo, sho) = _add_sub_multipliers(op.kind, s1, s2, so)
@@ -172,7 +173,7 @@ def scaled_input_table(
     return tuple(int(v) for v in (-scaled if negate else scaled))
 
 
-@lowering("MUL")
+@lowering("MUL", limits=_BROADCAST)
 def lower_mul(graph: Graph, op: Op, options: LowerOptions) -> Call:
     a, b, y, ((s1, z1), (s2, z2), (so, zo)), args = _binary(graph, op)
     mult, shift = quantize_multiplier(float(s1) * float(s2) / float(so))
@@ -201,7 +202,7 @@ def _call(
     )
 
 
-@lowering("MAXIMUM", "MINIMUM")
+@lowering("MAXIMUM", "MINIMUM", limits=_BROADCAST)
 def lower_maximum_minimum(graph: Graph, op: Op, options: LowerOptions) -> Call:
     """Raw int8 max / min: TFLM compares quantised values without rescaling."""
     a, b, y, _, args = _binary(graph, op)
@@ -215,7 +216,7 @@ def lower_maximum_minimum(graph: Graph, op: Op, options: LowerOptions) -> Call:
     )
 
 
-@lowering("PRELU")
+@lowering("PRELU", limits=_BROADCAST)
 def lower_prelu(graph: Graph, op: Op, options: LowerOptions) -> Call:
     """PRELU with a broadcast alpha; multipliers in double, as CalculatePreluParams."""
     x, alpha, y, ((sx, zx), (sa, za), (so, zo)), args = _binary(graph, op)
@@ -228,7 +229,7 @@ def lower_prelu(graph: Graph, op: Op, options: LowerOptions) -> Call:
 SQUARED_DIFFERENCE_LEFT_SHIFT = 7  # TFLM: 255^2 * 2^(2*7) still fits int32
 
 
-@lowering("SQUARED_DIFFERENCE")
+@lowering("SQUARED_DIFFERENCE", limits=_BROADCAST)
 def lower_squared_difference(graph: Graph, op: Op, options: LowerOptions) -> Call:
     """SQUARED_DIFFERENCE as TFLM's PrepareQuantized: input multipliers in double,
     the output's denominator 2^14 * s_out formed in float32."""

@@ -31,7 +31,8 @@ def _multipliers(op: Op, inp: Tensor, filt: Tensor, out: Tensor, out_c: int) -> 
     return [m for m, _ in pairs], [s for _, s in pairs]
 
 
-@lowering("FULLY_CONNECTED")
+@lowering("FULLY_CONNECTED", dtypes="int8 (int8 weights, per-channel or per-tensor; int32 bias)",
+          limits="constant 2-D weights with zero point 0; weights_format DEFAULT")
 def lower_fully_connected(graph: Graph, op: Op, options: LowerOptions) -> Call:
     attrs = op.attrs
     inp = cc.int8_tensor(graph, op, 0, "input")

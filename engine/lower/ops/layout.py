@@ -79,7 +79,7 @@ def _const(graph: Graph, op: Op, slot: int) -> np.ndarray:
     return np.asarray(graph.tensor(tid).data).reshape(-1)
 
 
-@lowering("TRANSPOSE")
+@lowering("TRANSPOSE", limits="constant permutation; up to 6 axes after merging")
 def lower_transpose(graph: Graph, op: Op, options: LowerOptions) -> Call:
     x, y = graph.tensor(op.inputs[0]), output(graph, op)
     perm = [int(p) for p in _const(graph, op, 1)]
@@ -89,7 +89,7 @@ def lower_transpose(graph: Graph, op: Op, options: LowerOptions) -> Call:
     return _copy_call(x, y, [x.shape[p] for p in perm], [strides[p] for p in perm], 0)
 
 
-@lowering("SLICE")
+@lowering("SLICE", limits="constant begin and size; up to 6 axes after merging")
 def lower_slice(graph: Graph, op: Op, options: LowerOptions) -> Call:
     x, y = graph.tensor(op.inputs[0]), output(graph, op)
     begin, size = _const(graph, op, 1), _const(graph, op, 2)
@@ -125,7 +125,7 @@ def strided_slice_axis(
     return start, max(count, 0)
 
 
-@lowering("STRIDED_SLICE")
+@lowering("STRIDED_SLICE", limits="constant begin, end, strides; no ellipsis or new-axis mask (TFLM neither)")
 def lower_strided_slice(graph: Graph, op: Op, options: LowerOptions) -> Call:
     x, y = graph.tensor(op.inputs[0]), output(graph, op)
     attrs = op.attrs
@@ -155,7 +155,7 @@ def lower_strided_slice(graph: Graph, op: Op, options: LowerOptions) -> Call:
     return _copy_call(x, y, extents, strides, offset)
 
 
-@lowering("DEPTH_TO_SPACE", "SPACE_TO_DEPTH")
+@lowering("DEPTH_TO_SPACE", "SPACE_TO_DEPTH", limits="NHWC")
 def lower_depth_space(graph: Graph, op: Op, options: LowerOptions) -> Call:
     x, y = graph.tensor(op.inputs[0]), output(graph, op)
     b = op.attrs.block_size
@@ -200,7 +200,7 @@ def _axis(axis: int, rank: int, kind: str) -> int:
     return axis
 
 
-@lowering("SPLIT", "SPLIT_V")
+@lowering("SPLIT", "SPLIT_V", limits="constant axis")
 def lower_split(graph: Graph, op: Op, options: LowerOptions) -> Call:
     data_slot, axis_slot = (1, 0) if op.kind == "SPLIT" else (0, 2)
     x = graph.tensor(op.inputs[data_slot])
@@ -225,7 +225,7 @@ def lower_pack(graph: Graph, op: Op, options: LowerOptions) -> Call:
     )
 
 
-@lowering("GATHER")
+@lowering("GATHER", dtypes="int8 data, int32 positions")
 def lower_gather(graph: Graph, op: Op, options: LowerOptions) -> Call:
     """GATHER of int8 or float32 data by int32 positions (constant or computed)."""
     x, coords, y = (
@@ -266,7 +266,7 @@ def lower_gather(graph: Graph, op: Op, options: LowerOptions) -> Call:
     return Call(function="te_gather", args=args, sources=("te_shape",))
 
 
-@lowering("ARG_MAX", "ARG_MIN")
+@lowering("ARG_MAX", "ARG_MIN", dtypes="int8 -> int32", limits="constant axis")
 def lower_arg_min_max(graph: Graph, op: Op, options: LowerOptions) -> Call:
     """First index of the int8 maximum / minimum along a constant axis."""
     x, y = graph.tensor(op.inputs[0]), output(graph, op)

@@ -14,7 +14,7 @@ from tflite_bridge.ir import DType, Graph, Op
 _KERNELS = {"AVERAGE_POOL_2D": "te_avgpool_s8", "MAX_POOL_2D": "te_maxpool_s8"}
 
 
-@lowering("AVERAGE_POOL_2D", "MAX_POOL_2D")
+@lowering("AVERAGE_POOL_2D", "MAX_POOL_2D", limits="batch 1 (NHWC)")
 def lower_pool(graph: Graph, op: Op, options: LowerOptions) -> Call:
     attrs = op.attrs
     inp = cc.int8_tensor(graph, op, 0, "input")

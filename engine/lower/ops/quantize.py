@@ -30,7 +30,7 @@ from engine.lower.quant import QRANGE, quantize_multiplier
 from tflite_bridge.ir import DType, Graph, Op
 
 
-@lowering("QUANTIZE")
+@lowering("QUANTIZE", dtypes="float32, int8 or uint8 -> int8; int8 -> uint8", limits="per-tensor")
 def lower_quantize(graph: Graph, op: Op, options: LowerOptions) -> Call:
     (x,) = inputs(graph, op)
     y = output(graph, op)
@@ -99,7 +99,7 @@ def requantize_byte_table(
     return tuple(int(v) for v in out.astype(out_dtype.numpy).view(np.uint8))
 
 
-@lowering("DEQUANTIZE")
+@lowering("DEQUANTIZE", dtypes="int8 -> float32", limits="per-tensor")
 def lower_dequantize(graph: Graph, op: Op, options: LowerOptions) -> Call:
     (x,) = inputs(graph, op)
     y = output(graph, op)

@@ -51,7 +51,7 @@ def _reduce_geometry(graph: Graph, op: Op, inp, out) -> tuple[int, int, int]:
     return outer, count, inner
 
 
-@lowering("MEAN", "SUM")
+@lowering("MEAN", "SUM", limits="constant axes, one contiguous block")
 def lower_reduce(graph: Graph, op: Op, options: LowerOptions) -> Call:
     inp = cc.int8_tensor(graph, op, 0, "input")
     out = cc.int8_tensor(graph, op, 0, "output", outputs=True)
@@ -65,7 +65,7 @@ def lower_reduce(graph: Graph, op: Op, options: LowerOptions) -> Call:
     return Call("te_reduce_requant_s8", (*geometry, in_zp, out_zp, multiplier, shift), ("te_reduce",))
 
 
-@lowering("REDUCE_MAX")
+@lowering("REDUCE_MAX", limits="constant axes, one contiguous block; input and output quantisation equal")
 def lower_reduce_max(graph: Graph, op: Op, options: LowerOptions) -> Call:
     inp = cc.int8_tensor(graph, op, 0, "input")
     out = cc.int8_tensor(graph, op, 0, "output", outputs=True)

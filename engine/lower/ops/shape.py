@@ -64,7 +64,7 @@ def pad_descriptor(in_shape, paddings) -> tuple[int, ...]:
     )
 
 
-@lowering("PAD", "PADV2")
+@lowering("PAD", "PADV2", limits="constant paddings; up to 5 padded axes (unpadded ones merge)")
 def lower_pad(graph: Graph, op: Op, options: LowerOptions) -> Call:
     x = graph.tensor(op.inputs[0])
     y = output(graph, op)
@@ -92,7 +92,7 @@ def lower_pad(graph: Graph, op: Op, options: LowerOptions) -> Call:
     )
 
 
-@lowering("CONCATENATION")
+@lowering("CONCATENATION", limits="inputs quantised as the output (as TFLM requires); no fused activation")
 def lower_concatenation(graph: Graph, op: Op, options: LowerOptions) -> Call:
     y = output(graph, op)
     xs = [graph.tensor(t) for t in op.inputs]
@@ -186,7 +186,7 @@ def _resize_call(graph: Graph, op: Op, function: str, index_map) -> Call:
     )
 
 
-@lowering("RESIZE_NEAREST_NEIGHBOR")
+@lowering("RESIZE_NEAREST_NEIGHBOR", limits="NHWC; constant size")
 def lower_resize_nearest(graph: Graph, op: Op, options: LowerOptions) -> Call:
     attrs = op.attrs
     return _resize_call(graph, op, "te_resize_nearest_s8",
@@ -217,7 +217,7 @@ def bilinear_params(
     return params
 
 
-@lowering("RESIZE_BILINEAR")
+@lowering("RESIZE_BILINEAR", limits="NHWC; constant size; not align_corners with half_pixel_centers (TFLM neither)")
 def lower_resize_bilinear(graph: Graph, op: Op, options: LowerOptions) -> Call:
     attrs = op.attrs
     if attrs.align_corners and attrs.half_pixel_centers:
@@ -245,7 +245,7 @@ def mirror_index(i: int, left: int, size: int, offset: int) -> int:
     return i
 
 
-@lowering("MIRROR_PAD")
+@lowering("MIRROR_PAD", limits="constant paddings; rank up to 5")
 def lower_mirror_pad(graph: Graph, op: Op, options: LowerOptions) -> Call:
     x = graph.tensor(op.inputs[0])
     y = output(graph, op)

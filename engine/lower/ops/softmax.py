@@ -57,7 +57,7 @@ def _operands(graph: Graph, op: Op, out_quant: tuple[float, int], quant_text: st
     return x, y, in_scale
 
 
-@lowering("SOFTMAX")
+@lowering("SOFTMAX", limits="output scale 1/256, zero point -128 (as TFLM requires)")
 def lower_softmax(graph: Graph, op: Op, options: LowerOptions) -> Call:
     x, y, in_scale = _operands(graph, op, (1.0 / 256, -128), "1/256, -128")
     # TFLM casts the float32 beta and scale to double before multiplying.
@@ -99,7 +99,7 @@ def exp_table(multiplier: int, left_shift: int, diff_min: int) -> tuple[int, ...
     return tuple(int(v) for v in np.where(valid, exps, 0))
 
 
-@lowering("LOG_SOFTMAX")
+@lowering("LOG_SOFTMAX", limits="output scale 16/256, zero point 127 (as TFLM requires)")
 def lower_log_softmax(graph: Graph, op: Op, options: LowerOptions) -> Call:
     """TFLM's log_softmax.cc Prepare: beta 1, Q5.26 differences, output (16/256, 127)."""
     x, y, in_scale = _operands(graph, op, (16.0 / 256, 127), "16/256, 127")

@@ -17,7 +17,8 @@ from tflite_bridge.conventions import pad_before_after
 from tflite_bridge.ir import ABSENT, Graph, Op
 
 
-@lowering("TRANSPOSE_CONV")
+@lowering("TRANSPOSE_CONV", dtypes="int8 (int8 weights, per-channel or per-tensor; int32 bias)",
+          limits="batch 1 (NHWC); constant weights (zero points 0), bias and output shape; strides up to 32768")
 def lower_transpose_conv(graph: Graph, op: Op, options: LowerOptions) -> Call:
     filt = cc.int8_tensor(graph, op, 1, "filter")
     inp = cc.int8_tensor(graph, op, 2, "input")
