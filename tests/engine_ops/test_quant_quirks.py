@@ -102,7 +102,16 @@ def one_scale_naming_an_axis(m, op) -> None:
     bias.quantization.quantizedDimension = 3
 
 
-QUIRKS = [bias_names_weights_axis, one_zero_point, bias_without_zero_points, one_scale_naming_an_axis]
+def dynamic_batch_signature(m, op) -> None:
+    """Input and output signatures with batch -1 (a model converted with a dynamic batch): TFLM reads
+    only the shape."""
+    for tid in (op.inputs[0], op.outputs[0]):
+        t = _tensor(m, tid)
+        t.shapeSignature = [-1, *list(t.shape)[1:]]
+
+
+QUIRKS = [bias_names_weights_axis, one_zero_point, bias_without_zero_points, one_scale_naming_an_axis,
+          dynamic_batch_signature]
 
 
 def _cases():
@@ -141,6 +150,13 @@ def test_scales_without_zero_points_are_no_quantisation(kind):
 def test_one_scale_is_per_tensor_whatever_the_axis(kind):
     filt, bias = _ir_quants(_edit(MODELS[kind](), one_scale_naming_an_axis))
     assert filt.quant.axis is None and bias.quant.axis is None and len(filt.quant.scale) == 1
+
+
+@pytest.mark.parametrize("kind", MODELS)
+def test_dynamic_batch_signature_keeps_the_shape(kind):
+    graph = read(_edit(MODELS[kind](), dynamic_batch_signature))
+    x = graph.tensors[graph.inputs[0]]
+    assert x.shape[0] == 1 and x.shape_signature == (-1, *x.shape[1:])
 
 
 # --- TFLM runs them, and the engine equals TFLM ----------------------------------------
