@@ -10,9 +10,9 @@ test suite executes them separately, small (tests/apps/test_notebooks.py). A not
 not written; the exit code is 1.
 
 Streams are coalesced as a notebook front end shows them (a progress bar is its last state, not every
-redraw), and stderr loses two kinds of lines that describe this machine rather than the notebook:
-TensorFlow's C++ start-up log (oneDNN, CUDA probing; printed whatever TF_CPP_MIN_LOG_LEVEL says) and
-tqdm's note that ipywidgets is not installed.
+redraw), and the streams lose lines that describe this machine or run rather than the notebook:
+TensorFlow's C++ start-up log (oneDNN, CUDA probing; printed whatever TF_CPP_MIN_LOG_LEVEL says),
+tqdm's note that ipywidgets is not installed, and the SavedModel writer's temporary folder.
 """
 
 from __future__ import annotations
@@ -34,15 +34,16 @@ TEST_OVERRIDES = ("MCUNET_NOTEBOOK_SMALL", "MCUNET_NOTEBOOK_OUT", "MCUNET_MODEL"
 MACHINE_NOISE = re.compile(
     r"^(WARNING: All log messages before absl::InitializeLog\(\).*"  # TensorFlow's C++ start-up log
     r"|[IWE]\d{4} \S+ +\d+ \S+:\d+\] .*"
-    r"|.*TqdmWarning: IProgress not found.*|  from \.autonotebook import tqdm as notebook_tqdm)\n?", re.M)
+    r"|.*TqdmWarning: IProgress not found.*|  from \.autonotebook import tqdm as notebook_tqdm"
+    r"|INFO:tensorflow:Assets written to: /tmp/.*)\n?", re.M)  # the last: a temporary folder of the run
 
 
 def drop_machine_noise(notebook: nbformat.NotebookNode) -> None:
-    """Removes MACHINE_NOISE lines from stderr outputs, and outputs left empty."""
+    """Removes MACHINE_NOISE lines from stream outputs, and outputs left empty."""
     for cell in notebook.cells:
         kept = []
         for output in cell.get("outputs", []):
-            if output.get("output_type") == "stream" and output.get("name") == "stderr":
+            if output.get("output_type") == "stream":
                 output["text"] = MACHINE_NOISE.sub("", output["text"])
                 if not output["text"].strip():
                     continue
