@@ -61,6 +61,8 @@ _REPEATS = flags.DEFINE_integer("repeats", 3, "runs of each step for its median"
 _CANDIDATES = flags.DEFINE_integer("candidates", 12, "candidates scored per figure (compiled)")
 _EAGER_CANDIDATES = flags.DEFINE_integer("eager_candidates", 3, "candidates scored the eager way")
 _JSON = flags.DEFINE_bool("json", False, "print JSON instead of a table")
+_OUT = flags.DEFINE_string("out", None, "also write the JSON rows here, after each case (a long run keeps "
+                           "what it measured)")
 # --precision (float32 | mixed_float16 | mixed_bfloat16) is the apps' flag (mcunet_tf.apps.cli, imported
 # with the app's spaces): the compiled step's precision, mixed for GPUs.
 
@@ -183,7 +185,11 @@ def main(argv) -> int:
     if unknown:
         print(f"error: unknown cases {unknown}; choose from {sorted(CASES)}", file=sys.stderr)
         return 2
-    rows = [run_case(name) for name in tqdm(_CASES.value, desc="cases")]
+    rows = []
+    for name in tqdm(_CASES.value, desc="cases"):
+        rows.append(run_case(name))
+        if _OUT.value:
+            pathlib.Path(_OUT.value).write_text(json.dumps(rows, indent=2) + "\n")
     print(json.dumps(rows, indent=2) if _JSON.value else _table(rows))
     return 0
 
