@@ -248,14 +248,9 @@ class ElasticBatchNormalization(keras.layers.Layer):
             self._move_dynamic(self.moving_mean, mean, channels)
             self._move_dynamic(self.moving_variance, variance, channels)
             return tf.cast(y, inputs.dtype), None
-        if mode in ("train", "collect"):
+        if mode == "collect":
             mean, variance = tf.nn.moments(x, axes=[0, 1, 2])
-            if mode == "train":
-                self._move_dynamic(self.moving_mean, mean, channels)
-                self._move_dynamic(self.moving_variance, variance, channels)
-            else:
-                pad = [[0, 0], [0, self.max_channels - channels]]
-                out_stats = tf.pad(tf.stack([mean, variance]), pad)
+            out_stats = tf.pad(tf.stack([mean, variance]), [[0, 0], [0, self.max_channels - channels]])
         elif mode == "infer":
             mean, variance = self.moving_mean[:channels], self.moving_variance[:channels]
         elif mode == "given":
