@@ -64,10 +64,16 @@ def object_sizes(folder: os.PathLike, opt: str = "-O2") -> dict[str, int]:
             obj = pathlib.Path(tmp) / (src.stem + ".o")
             _run([compiler(), opt, *WARNINGS, f"-I{folder}", "-c", str(src), "-o", str(obj)], f"compiling {src.name}")
             proc = subprocess.run(["size", "-A", str(obj)], capture_output=True, text=True, check=True)
-            for line in proc.stdout.splitlines():
-                parts = line.split()
-                if len(parts) >= 2 and parts[0].startswith(".") and parts[1].isdigit():
-                    section = parts[0].split(".")[1]
-                    if section in sizes:
-                        sizes[section] += int(parts[1])
+            add_section_sizes(sizes, proc.stdout)
+    return sizes
+
+
+def add_section_sizes(sizes: dict[str, int], listing: str) -> dict[str, int]:
+    """Adds the sections of a `size -A` listing to `sizes` (only the keys it has: .text.x counts as text)."""
+    for line in listing.splitlines():
+        parts = line.split()
+        if len(parts) >= 2 and parts[0].startswith(".") and parts[1].isdigit():
+            section = parts[0].split(".")[1]
+            if section in sizes:
+                sizes[section] += int(parts[1])
     return sizes

@@ -40,7 +40,7 @@ def build_c_folder(c_dir: pathlib.Path, name: str, build_dir: pathlib.Path) -> d
 
 def m4_sizes(folder: pathlib.Path) -> dict[str, int]:
     """Section sizes of every .c in `folder` compiled for Cortex-M4F (arm-none-eabi-gcc -O2 -Werror)."""
-    from engine.check.build import BuildError
+    from engine.check.build import BuildError, add_section_sizes
 
     sizes = {"text": 0, "rodata": 0, "data": 0, "bss": 0}
     with tempfile.TemporaryDirectory(prefix="m4_") as tmp:
@@ -52,12 +52,7 @@ def m4_sizes(folder: pathlib.Path) -> dict[str, int]:
                 raise BuildError(f"arm-none-eabi-gcc {source}: {proc.stderr.strip()[:400]}")
             listing = subprocess.run(["arm-none-eabi-size", "-A", str(obj)], capture_output=True, text=True,
                                      check=True).stdout
-            for line in listing.splitlines():
-                parts = line.split()
-                if len(parts) >= 2 and parts[0].startswith(".") and parts[1].isdigit():
-                    section = parts[0].split(".")[1]
-                    if section in sizes:
-                        sizes[section] += int(parts[1])
+            add_section_sizes(sizes, listing)
     return sizes
 
 
